@@ -1,0 +1,283 @@
+"""The seam between the studio and the hosted audio APIs.
+
+An adapter turns the studio's request into one provider's wire format and the provider's
+answers back into the studio's terms: `Submitted`, `JobState` and a handful of errors that
+say whether retrying can help. Adapters never sleep and never retry; the caller decides.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any
+
+import httpx
+
+
+class State(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Media:
+    """One finished file at the provider (a job may yield several)."""
+
+    url: str
+    content_type: str = ""
+    title: str = ""
+    duration: float | None = None
+
+
+@dataclass(frozen=True)
+class JobState:
+    state: State
+    external_id: str = ""
+    media: tuple[Media, ...] = ()
+    error: str = ""
+    cost: Decimal | None = None
+    progress: int | None = None
+    raw: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (State.SUCCEEDED, State.FAILED)
+
+
+@dataclass(frozen=True)
+class Submitted:
+    external_id: str
+    state: JobState | None = None  # when the submit answer already tells more than "accepted"
+
+
+@dataclass(frozen=True)
+class AudioBody:
+    """A synchronous API's answer: the audio itself, to be streamed into storage."""
+
+    content_type: str
+    chunks: Iterator[bytes]
+    external_id: str = ""
+    cost: Decimal | None = None
+
+
+# --- Errors -------------------------------------------------------------------------
+
+
+class ProviderError(Exception):
+    """Something the provider said or failed to say. `retryable` tells the caller what to do."""
+
+    retryable = False
+
+    def __init__(self, message: str, *, provider: str = "the provider", status_code: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.provider = provider
+        self.status_code = status_code
+
+    @property
+    def user_message(self) -> str:
+        return f"{self.provider} error: {self.message}"
+
+
+class InvalidRequest(ProviderError):
+    """400/422: the request itself is wrong; the user can fix it."""
+
+    @property
+    def user_message(self) -> str:
+        return f"{self.provider} rejected the request: {self.message}"
+
+
+class AuthFailed(ProviderError):
+    """401/403: the configured key is wrong or lacks access."""
+
+    @property
+    def user_message(self) -> str:
+        if self.status_code == 403:
+            return f"{self.provider} refused access with this API key ({self.message})"
+        return f"{self.provider} rejected the API key"
+
+
+class OutOfCredit(ProviderError):
+    """402: the account has no balance left."""
+
+    @property
+    def user_message(self) -> str:
+        return f"Insufficient balance at {self.provider}"
+
+
+class RateLimited(ProviderError):
+    """429: slow down; `retry_after` is the provider's hint in seconds, when it gave one."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after
+
+    @property
+    def user_message(self) -> str:
+        return f"{self.provider} is limiting requests; retrying"
+
+
+class ProviderDown(ProviderError):
+    """5xx, timeouts, connection failures and answers we cannot read.
+
+    `maybe_accepted` is set when the request may have reached the provider before the
+    failure (a read timeout after sending): resubmitting blindly could pay twice.
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, maybe_accepted: bool = False, **kwargs):
+        super().__init__(message, **kwargs)
+        self.maybe_accepted = maybe_accepted
+
+    @property
+    def user_message(self) -> str:
+        return f"{self.provider} is unavailable: {self.message}"
+
+
+class CallbackRejected(ProviderError):
+    """A callback that is unsigned, wrongly signed or unreadable: it changes nothing."""
+
+
+# --- The adapter base -----------------------------------------------------------------
+
+
+def make_client(*, base_url: str, headers: Mapping[str, str], timeout: float = 30.0) -> httpx.Client:
+    """The one place provider HTTP clients are built: explicit timeouts, no redirects."""
+    return httpx.Client(
+        base_url=base_url,
+        headers=dict(headers),
+        timeout=httpx.Timeout(timeout, connect=5.0),
+        follow_redirects=False,
+    )
+
+
+class Adapter:
+    """One hosted API. Subclasses say only what is peculiar to their provider."""
+
+    name: str = ""  # settings key, e.g. "pixazo"
+    label: str = ""  # shown to users, e.g. "Pixazo"
+    synchronous = False  # True when submit's answer is the audio itself
+    accepts_callbacks = False  # True when the API can call us back
+    callbacks_are_hints = True  # unsigned callbacks only nudge a status request
+    timeout = 30.0
+
+    def __init__(self, *, api_key: str, base_url: str):
+        self.api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.client = make_client(base_url=self.base_url, headers=self.auth_headers(), timeout=self.timeout)
+
+    # What each provider fills in.
+    def auth_headers(self) -> dict[str, str]:
+        raise NotImplementedError
+
+    def submit(self, model: str, params: Mapping[str, Any], *, callback_url: str | None = None) -> Submitted:
+        raise NotImplementedError
+
+    def status(self, external_id: str) -> JobState:
+        raise NotImplementedError
+
+    def parse_callback(self, headers: Mapping[str, str], body: bytes) -> JobState:
+        raise CallbackRejected("this provider does not send callbacks", provider=self.label)
+
+    @contextmanager
+    def generate_audio(self, model: str, params: Mapping[str, Any]) -> Iterator[AudioBody]:
+        raise NotImplementedError
+
+    def error_message(self, response: httpx.Response) -> str:
+        """The provider's own words for an error answer."""
+        body = _json_or_none(response)
+        if isinstance(body, dict):
+            for key in ("message", "error", "detail"):
+                value = body.get(key)
+                if isinstance(value, str) and value:
+                    return value
+        return response.reason_phrase or f"HTTP {response.status_code}"
+
+    # Shared plumbing.
+    def request(self, method: str, path: str, **kwargs) -> httpx.Response:
+        """Send one request; answer the response when it is 2xx, raise a ProviderError otherwise."""
+        try:
+            response = self.client.request(method, path, **kwargs)
+        except httpx.ConnectError as exc:
+            raise ProviderDown(f"could not connect ({exc})", provider=self.label) from exc
+        except httpx.TimeoutException as exc:
+            # A connect or pool timeout never reached the provider; a read timeout may have.
+            sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
+            raise ProviderDown(
+                "no answer in time", provider=self.label, maybe_accepted=sent
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise ProviderDown(f"connection failed ({type(exc).__name__})", provider=self.label) from exc
+        if response.is_success:
+            return response
+        raise self.error_for(response)
+
+    def error_for(self, response: httpx.Response) -> ProviderError:
+        code = response.status_code
+        message = self.error_message(response)
+        kwargs = {"provider": self.label, "status_code": code}
+        if code in (400, 404, 409, 413, 422):
+            return InvalidRequest(message, **kwargs)
+        if code in (401, 403):
+            return AuthFailed(message, **kwargs)
+        if code == 402:
+            return OutOfCredit(message, **kwargs)
+        if code == 429:
+            return RateLimited(message, retry_after=parse_retry_after(response), **kwargs)
+        return ProviderDown(f"HTTP {code}: {message}", **kwargs)
+
+    def json(self, response: httpx.Response, *, accepted: bool = False) -> Any:
+        """The answer's JSON. `accepted`: the request was a submit the provider said yes to,
+        so an unreadable answer must not lead to a blind resubmit."""
+        body = _json_or_none(response)
+        if body is None:
+            raise ProviderDown(
+                "the answer was not JSON",
+                provider=self.label,
+                status_code=response.status_code,
+                maybe_accepted=accepted,
+            )
+        return body
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def parse_retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None  # HTTP-date form or absent: the caller backs off on its own
+
+
+def parse_json_bytes(body: bytes, *, provider: str) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise CallbackRejected("the callback body is not JSON", provider=provider) from exc
+
+
+def to_decimal(value: Any) -> Decimal | None:
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        return Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        return None
+
+
+def _json_or_none(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None

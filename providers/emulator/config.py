@@ -1,0 +1,51 @@
+"""The emulator's knobs, their defaults, and the checks that keep a typo from passing silently."""
+
+from __future__ import annotations
+
+from typing import Any
+
+DEFAULTS: dict[str, Any] = {
+    # None accepts any non-empty key; a string accepts only that key.
+    "api_key": None,
+    # A job is QUEUED for queued_seconds, PROCESSING until job_seconds, then terminal.
+    "queued_seconds": 1.0,
+    "job_seconds": 3.0,
+    "music_seconds": 6.0,
+    # Webhooks. The real gateways accept only https; tests and the local demo need http on loopback.
+    "allow_http_webhooks": False,
+    "sync_interval": 1.0,
+    "duplicate_callbacks": False,
+    "webhook_timeout": 5.0,
+    "webhook_retries": 2,
+    "webhook_retry_delay": 0.5,
+    # Never post callbacks off this machine: the emulator must not reach the internet.
+    "webhook_loopback_only": True,
+}
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def validated(changes: dict[str, Any]) -> dict[str, Any]:
+    """Return `changes` with numbers normalised, or raise ConfigError naming the bad key."""
+    clean = {}
+    for key, value in changes.items():
+        if key not in DEFAULTS:
+            raise ConfigError(f"unknown emulator setting {key!r}; known: {', '.join(sorted(DEFAULTS))}")
+        clean[key] = _checked(key, value, DEFAULTS[key])
+    return clean
+
+
+def _checked(key: str, value: Any, default: Any) -> Any:
+    if key == "api_key":
+        if value is not None and not isinstance(value, str):
+            raise ConfigError("api_key must be a string or null")
+        return value
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key} must be true or false")
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise ConfigError(f"{key} must be a non-negative number")
+    return type(default)(value)

@@ -1,0 +1,5 @@
+from django.conf import settings
+
+
+def studio(request):
+    return {"signup_open": settings.SIGNUP_OPEN, "card_refresh_ms": settings.CARD_REFRESH_MS}

@@ -1,0 +1,182 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Project(models.Model):
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects")
+    name = models.CharField(max_length=120)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("project", args=[self.pk])
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    EDITOR = "editor", "Editor"
+    VIEWER = "viewer", "Viewer"
+
+
+# What each role may do, ranked: a role includes the rights of those below it.
+ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
+
+
+class Membership(models.Model):
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user")]
+
+    def __str__(self):
+        return f"{self.user} in {self.project} ({self.role})"
+
+    def allows(self, role: str) -> bool:
+        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+
+
+class GenerationState(models.TextChoices):
+    QUEUED = "queued", "Queued"  # saved, waiting for the submit actor
+    SUBMITTING = "submitting", "Submitting"  # claimed by a worker that is calling the provider
+    RUNNING = "running", "Generating"  # accepted by the provider
+    FETCHING = "fetching", "Saving audio"  # copying the provider's files into our storage
+    SUCCEEDED = "succeeded", "Ready"
+    FAILED = "failed", "Failed"
+    NEEDS_ATTENTION = "needs_attention", "Needs attention"  # outcome unknown: the user decides
+    CANCELLED = "cancelled", "Cancelled"
+
+
+def new_callback_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class Generation(models.Model):
+    State = GenerationState
+    PENDING_STATES = (State.QUEUED, State.SUBMITTING, State.RUNNING, State.FETCHING)
+    TERMINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generations")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="generations"
+    )
+    model_key = models.CharField(max_length=64)
+    params = models.JSONField(default=dict)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
+    provider_status = models.CharField(max_length=20, blank=True)  # last state the provider reported
+    status_detail = models.CharField(max_length=300, blank=True)  # plain words for the card
+    external_id = models.CharField(max_length=200, blank=True)
+    error = models.TextField(blank=True)
+    cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    media = models.JSONField(default=list, blank=True)  # provider URLs of the finished files
+    callback_token = models.CharField(max_length=64, default=new_callback_token, editable=False)
+    status_checks = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+    submitted_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)  # provider reported it running
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        indexes = [
+            models.Index(fields=["project", "-created_at"], name="generation_project_recent"),
+            models.Index(fields=["state", "updated_at"], name="generation_state_updated"),
+        ]
+
+    def __str__(self):
+        return f"Generation {self.pk} ({self.model_key}, {self.state})"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.state in self.PENDING_STATES
+
+    @property
+    def card_label(self) -> str:
+        """Queued → Generating → Ready (or Failed), as the user sees it."""
+        S = self.State
+        if self.state in (S.QUEUED, S.SUBMITTING):
+            return "Queued"
+        if self.state == S.RUNNING and self.provider_status in ("", "queued"):
+            return "Queued"
+        if self.state in (S.RUNNING, S.FETCHING):
+            return "Generating"
+        return self.get_state_display()
+
+    @property
+    def catalog_model(self):
+        from .catalog import BY_KEY
+
+        return BY_KEY.get(self.model_key)
+
+    @property
+    def prompt(self) -> str:
+        from .catalog import BY_KEY
+
+        model = BY_KEY.get(self.model_key)
+        name = model.spec.prompt_param if model else "prompt"
+        return str(self.params.get(name) or self.params.get("prompt") or self.params.get("text") or "")
+
+
+class Transition(models.Model):
+    """Every change of a generation's state, with when and why."""
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=20)
+    to_state = models.CharField(max_length=20)
+    reason = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["at", "pk"]
+
+    def __str__(self):
+        return f"{self.from_state} → {self.to_state}"
+
+
+def track_upload_to(track, filename):
+    # Stored names are ours alone: provider-supplied names never reach the filesystem.
+    return f"tracks/{track.project_id}/{secrets.token_hex(16)}{filename[filename.rfind('.'):]}"
+
+
+class Track(models.Model):
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="tracks")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tracks")
+    position = models.PositiveSmallIntegerField(default=0)  # order within its generation
+    title = models.CharField(max_length=200)
+    file = models.FileField(upload_to=track_upload_to, max_length=300)
+    content_type = models.CharField(max_length=100)
+    extension = models.CharField(max_length=10)
+    size = models.PositiveBigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["generation", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["generation", "position"], name="one_track_per_position")
+        ]
+
+    def __str__(self):
+        return self.title
+
+    @property
+    def download_name(self) -> str:
+        from django.utils.text import slugify
+
+        stem = slugify(self.title)[:80].strip("-") or f"track-{self.pk}"
+        return f"{stem}.{self.extension}"

@@ -1,0 +1,132 @@
+"""Parameter specs: one description of a model parameter drives the form field, its label and
+help text, and the server-side validation, so the page and the checks cannot drift apart."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str  # the provider's wire name
+    label: str
+    help: str = ""
+    required: bool = False
+    default: Any = None
+
+    def form_field(self) -> forms.Field:
+        raise NotImplementedError
+
+    def to_wire(self, value: Any) -> Any:
+        return value
+
+
+@dataclass(frozen=True)
+class Text(Param):
+    max_length: int | None = None
+    rows: int = 3
+
+    def form_field(self) -> forms.Field:
+        attrs = {"rows": self.rows}
+        if self.max_length:
+            attrs["maxlength"] = self.max_length
+        return forms.CharField(
+            label=self.label,
+            help_text=self.help,
+            required=self.required,
+            max_length=self.max_length,
+            initial=self.default,
+            strip=True,
+            widget=forms.Textarea(attrs=attrs),
+        )
+
+
+@dataclass(frozen=True)
+class Number(Param):
+    min: float | int = 0
+    max: float | int = 1
+    step: float | int | None = None
+    integer: bool = False
+
+    def form_field(self) -> forms.Field:
+        kwargs = dict(
+            label=self.label,
+            help_text=self.help or self._range_help(),
+            required=self.required,
+            initial=self.default,
+            min_value=self.min,
+            max_value=self.max,
+        )
+        if self.integer:
+            return forms.IntegerField(step_size=self.step, **kwargs)
+        step = Decimal(str(self.step)) if self.step else None
+        field = forms.DecimalField(step_size=step, **kwargs)
+        field.widget.attrs["step"] = str(self.step or "any")
+        return field
+
+    def _range_help(self) -> str:
+        return f"{self.min} to {self.max}" + (f", in steps of {self.step}" if self.step else "")
+
+    def to_wire(self, value: Any) -> Any:
+        if value is None:
+            return None
+        return int(value) if self.integer else float(value)
+
+
+@dataclass(frozen=True)
+class Choice(Param):
+    choices: tuple[tuple[str, str], ...] = ()
+    blank_label: str = ""  # when set and not required: an empty choice meaning "provider default"
+
+    def form_field(self) -> forms.Field:
+        choices = list(self.choices)
+        if not self.required and self.blank_label:
+            choices.insert(0, ("", self.blank_label))
+        return forms.ChoiceField(
+            label=self.label,
+            help_text=self.help,
+            required=self.required,
+            initial=self.default,
+            choices=choices,
+        )
+
+    def to_wire(self, value: Any) -> Any:
+        return value or None
+
+
+@dataclass(frozen=True)
+class Flag(Param):
+    """A boolean the provider distinguishes from "not sent": a select of default / yes / no."""
+
+    def form_field(self) -> forms.Field:
+        return forms.TypedChoiceField(
+            label=self.label,
+            help_text=self.help,
+            required=False,
+            initial="" if self.default is None else ("true" if self.default else "false"),
+            choices=[("", "Provider default"), ("true", "Yes"), ("false", "No")],
+            coerce=lambda v: v == "true",
+            empty_value=None,
+        )
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    params: tuple[Param, ...] = field(default_factory=tuple)
+    prompt_param: str = "prompt"  # the one that titles the track
+
+    def form_fields(self) -> dict[str, forms.Field]:
+        return {p.name: p.form_field() for p in self.params}
+
+    def to_wire(self, cleaned: dict[str, Any]) -> dict[str, Any]:
+        """The provider's request body: only the values the user set, in wire form."""
+        wire = {}
+        for p in self.params:
+            value = p.to_wire(cleaned.get(p.name))
+            if value is not None and value != "":
+                wire[p.name] = value
+        return wire

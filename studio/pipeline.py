@@ -1,0 +1,304 @@
+"""A generation's life after the form: submit, wait (poll or callback), copy the audio.
+
+The database is the source of truth and each step is idempotent: the queue only carries
+nudges, so a lost or repeated message delays a job but never loses or doubles it.
+Actors (actors.py) are thin wrappers around these functions.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db.models import F
+from django.utils import timezone
+
+from providers.base import JobState, ProviderDown, ProviderError, RateLimited, State
+
+from .audio_store import DownloadFailed, download
+from .catalog import BY_KEY, CatalogModel
+from .models import Generation, Track
+from .provider_clients import get_adapter
+from .transitions import move, touch
+
+log = logging.getLogger(__name__)
+S = Generation.State
+
+MAX_SUBMIT_RETRIES = 6
+MAX_FETCH_ATTEMPTS = 3
+
+
+def _actors():
+    from . import actors  # the actors import this module
+
+    return actors
+
+
+def _model(gen: Generation) -> CatalogModel:
+    return BY_KEY[gen.model_key]
+
+
+def backoff(attempt: int, *, first: float | None = None, cap: float | None = None) -> float:
+    first = settings.POLL_FIRST_DELAY if first is None else first
+    cap = settings.POLL_MAX_DELAY if cap is None else cap
+    return min(first * (1.5**attempt), cap)
+
+
+def callback_url(gen: Generation) -> str | None:
+    base = settings.PUBLIC_BASE_URL
+    if not base.startswith("https://"):
+        return None  # providers only call https endpoints; poll instead
+    return f"{base}/hooks/{_model(gen).provider}/{gen.pk}/{gen.callback_token}/"
+
+
+# --- Submit -----------------------------------------------------------------------
+
+
+def submit(generation_id: int, attempt: int = 0) -> None:
+    gen = Generation.objects.filter(pk=generation_id).first()
+    if gen is None:
+        return
+    model = _model(gen)
+    adapter = get_adapter(model.provider)
+    if gen.state == S.SUBMITTING:
+        # Our claim is still there, so a worker died (or crashed) while calling the provider:
+        # it may have accepted the job. Resubmitting blindly could pay twice.
+        move(
+            gen.pk,
+            S.NEEDS_ATTENTION,
+            reason="interrupted while submitting",
+            status_detail=f"Interrupted while sending to {adapter.label}. It may have been accepted: "
+            "check before resubmitting.",
+        )
+        return
+    if not move(gen.pk, S.SUBMITTING, reason=f"sending to {adapter.label}", only_from=(S.QUEUED,)):
+        return  # someone else claimed it, or it was cancelled
+    wire = model.spec.to_wire(gen.params)
+    try:
+        submitted = adapter.submit(model.provider_model, wire, callback_url=callback_url(gen))
+    except ProviderError as exc:
+        _submit_failed(gen, exc, attempt)
+        return
+    now = timezone.now()
+    moved = move(
+        gen.pk,
+        S.RUNNING,
+        reason=f"accepted by {adapter.label} as {submitted.external_id}",
+        external_id=submitted.external_id,
+        submitted_at=now,
+        provider_status=State.QUEUED,
+        status_detail=f"Queued at {adapter.label}",
+    )
+    if not moved:
+        return
+    if submitted.state and submitted.state.finished:
+        apply_job_state(gen.pk, submitted.state)
+        return
+    first = settings.POLL_FIRST_DELAY_WITH_CALLBACK if callback_url(gen) else settings.POLL_FIRST_DELAY
+    schedule_poll(gen.pk, checks_done=0, delay=first)
+
+
+def _submit_failed(gen: Generation, exc: ProviderError, attempt: int) -> None:
+    if isinstance(exc, ProviderDown) and exc.maybe_accepted:
+        move(
+            gen.pk,
+            S.NEEDS_ATTENTION,
+            reason=f"no answer from {exc.provider} while submitting",
+            status_detail=f"{exc.provider} did not answer in time; the job may have been accepted. "
+            "Check before resubmitting.",
+        )
+        return
+    if exc.retryable and attempt < MAX_SUBMIT_RETRIES:
+        delay = _retry_delay(exc, attempt)
+        if move(
+            gen.pk,
+            S.QUEUED,
+            reason=f"{exc.message}; retrying in {delay:.0f} s",
+            status_detail=f"{exc.user_message}; retrying in {delay:.0f} s",
+        ):
+            _actors().submit_generation.send_with_options(args=(gen.pk, attempt + 1), delay=int(delay * 1000))
+        return
+    move(gen.pk, S.FAILED, reason=f"submit failed: {exc.message}", error=exc.user_message, status_detail="")
+
+
+def _retry_delay(exc: ProviderError, attempt: int) -> float:
+    if isinstance(exc, RateLimited) and exc.retry_after is not None:
+        return min(max(exc.retry_after, 1.0), 300.0)
+    return backoff(attempt, first=2.0, cap=60.0)
+
+
+# --- Poll -------------------------------------------------------------------------
+
+
+def schedule_poll(generation_id: int, *, checks_done: int, delay: float) -> None:
+    _actors().poll_generation.send_with_options(args=(generation_id, checks_done), delay=int(delay * 1000))
+
+
+def poll(generation_id: int, checks_done: int) -> None:
+    """Ask the provider once, then re-send ourselves with a longer delay if it is not done.
+
+    `checks_done` is the count this message expects: a stale or duplicated chain (after a
+    callback or a sweep started a fresh one) loses the conditional increment and stops.
+    """
+    claimed = Generation.objects.filter(pk=generation_id, state=S.RUNNING, status_checks=checks_done).update(
+        status_checks=F("status_checks") + 1
+    )
+    if not claimed:
+        return
+    gen = Generation.objects.get(pk=generation_id)
+    model = _model(gen)
+    adapter = get_adapter(model.provider)
+    if gen.submitted_at and timezone.now() - gen.submitted_at > timedelta(minutes=model.deadline_minutes):
+        move(
+            gen.pk,
+            S.FAILED,
+            reason="deadline passed",
+            error=f"{adapter.label} did not finish within {model.deadline_minutes} minutes",
+        )
+        return
+    try:
+        job = adapter.status(gen.external_id)
+    except ProviderError as exc:
+        if exc.retryable:  # the deadline above ends a provider that never recovers
+            touch(gen.pk, only_in=(S.RUNNING,), status_detail=f"{exc.user_message}; checking again soon")
+            delay = _retry_delay(exc, checks_done) if isinstance(exc, RateLimited) else backoff(checks_done)
+            schedule_poll(gen.pk, checks_done=checks_done + 1, delay=delay)
+        else:
+            move(gen.pk, S.FAILED, reason=f"status failed: {exc.message}", error=exc.user_message)
+        return
+    if not apply_job_state(gen.pk, job):
+        schedule_poll(gen.pk, checks_done=checks_done + 1, delay=backoff(checks_done))
+
+
+def apply_job_state(generation_id: int, job: JobState) -> bool:
+    """Record what the provider said; answer whether the job is finished at the provider."""
+    gen = Generation.objects.only("pk", "model_key", "started_at").get(pk=generation_id)
+    label = get_adapter(_model(gen).provider).label
+    if job.state is State.SUCCEEDED:
+        if move(
+            generation_id,
+            S.FETCHING,
+            reason=f"{label} finished",
+            only_from=(S.RUNNING,),
+            media=[{"url": m.url, "content_type": m.content_type, "title": m.title} for m in job.media],
+            cost=job.cost,
+            provider_status=State.SUCCEEDED,
+            status_detail="Saving the audio",
+        ):
+            _actors().fetch_audio.send(generation_id)
+        return True
+    if job.state is State.FAILED:
+        move(
+            generation_id,
+            S.FAILED,
+            reason=f"{label} reported failure",
+            only_from=(S.RUNNING,),
+            error=f"{label}: {job.error}" if job.error else f"{label} could not generate this",
+            provider_status=State.FAILED,
+            cost=job.cost,
+        )
+        return True
+    fields = {"provider_status": job.state.value}
+    if job.state is State.RUNNING:
+        fields["status_detail"] = f"Generating at {label}" + (f" · {job.progress}%" if job.progress else "")
+        if gen.started_at is None:
+            fields["started_at"] = timezone.now()
+    touch(generation_id, only_in=(S.RUNNING,), **fields)
+    return False
+
+
+def handle_callback(generation_id: int, job: JobState, *, trusted: bool) -> None:
+    """A provider called back. Unsigned callbacks are hints: confirm with a status request now."""
+    gen = Generation.objects.only("pk", "state", "status_checks").get(pk=generation_id)
+    if gen.state != S.RUNNING:
+        return  # finished already, or not yet submitted: the running chain sees to it
+    if trusted:
+        if not apply_job_state(gen.pk, job):
+            return
+    else:
+        schedule_poll(gen.pk, checks_done=gen.status_checks, delay=0)
+
+
+# --- Fetch ------------------------------------------------------------------------
+
+
+def fetch(generation_id: int) -> None:
+    gen = Generation.objects.select_related("project").filter(pk=generation_id, state=S.FETCHING).first()
+    if gen is None:
+        return
+    model = _model(gen)
+    provider_base_url = settings.PROVIDERS[model.provider]["base_url"]
+    done = set(gen.tracks.values_list("position", flat=True))
+    try:
+        for position, media in enumerate(gen.media):
+            if position in done:
+                continue  # saved by an earlier attempt
+            stored = download(
+                media["url"],
+                project_id=gen.project_id,
+                provider_base_url=provider_base_url,
+                declared_type=media.get("content_type", ""),
+            )
+            Track.objects.create(
+                generation=gen,
+                project_id=gen.project_id,
+                position=position,
+                title=track_title(gen, media, position, len(gen.media)),
+                file=stored.name,
+                content_type=stored.content_type,
+                extension=stored.extension,
+                size=stored.size,
+                sha256=stored.sha256,
+                duration_seconds=stored.duration_seconds,
+            )
+    except DownloadFailed as exc:
+        _fetch_failed(gen, exc)
+        return
+    move(gen.pk, S.SUCCEEDED, reason="audio saved", only_from=(S.FETCHING,), status_detail="")
+
+
+def _fetch_failed(gen: Generation, exc: DownloadFailed) -> None:
+    attempts = gen.transitions.filter(from_state=S.FETCHING, to_state=S.RUNNING).count() + 1
+    if exc.retryable and attempts < MAX_FETCH_ATTEMPTS:
+        # Media links expire: ask the provider again for fresh ones.
+        if move(gen.pk, S.RUNNING, reason=f"download failed: {exc}", status_detail="Retrying the download"):
+            schedule_poll(gen.pk, checks_done=gen.status_checks, delay=backoff(attempts))
+        return
+    move(gen.pk, S.FAILED, reason=f"download failed: {exc}", error=f"Could not save the audio: {exc}")
+
+
+def track_title(gen: Generation, media: dict, position: int, count: int) -> str:
+    title = (media.get("title") or gen.prompt or _model(gen).label).strip().splitlines()[0]
+    if len(title) > 80:
+        title = title[:79].rstrip() + "…"
+    return f"{title} ({position + 1})" if count > 1 else title
+
+
+# --- Sweep ------------------------------------------------------------------------
+
+
+def sweep(*, quiet_seconds: float | None = None) -> int:
+    """Re-drive every unfinished generation that has gone quiet; answer how many."""
+    quiet = settings.SWEEP_QUIET_SECONDS if quiet_seconds is None else quiet_seconds
+    quiet_since = timezone.now() - timedelta(seconds=quiet)
+    stale = Generation.objects.filter(state__in=Generation.PENDING_STATES, updated_at__lt=quiet_since).values_list(
+        "pk", "state", "status_checks"
+    )
+    actors = _actors()
+    count = 0
+    for pk, state, checks in stale:
+        count += 1
+        if state == S.QUEUED:
+            actors.submit_generation.send(pk)
+        elif state == S.SUBMITTING:
+            actors.submit_generation.send(pk)  # finds its own stale claim: needs attention
+        elif state == S.RUNNING:
+            touch(pk, only_in=(S.RUNNING,))
+            schedule_poll(pk, checks_done=checks, delay=0)
+        elif state == S.FETCHING:
+            touch(pk, only_in=(S.FETCHING,))
+            actors.fetch_audio.send(pk)
+    if count:
+        log.info("sweep re-drove %d quiet generations", count)
+    return count

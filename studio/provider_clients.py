@@ -1,0 +1,28 @@
+"""Adapters built from settings, one per provider per process (httpx clients are thread-safe)."""
+
+from functools import cache
+
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from providers.base import Adapter
+
+ADAPTER_CLASSES = {
+    "pixazo": "providers.pixazo.Pixazo",
+}
+
+
+@cache
+def get_adapter(provider: str) -> Adapter:
+    config = settings.PROVIDERS[provider]
+    adapter_class = import_string(ADAPTER_CLASSES[provider])
+    return adapter_class(api_key=config["api_key"], base_url=config["base_url"])
+
+
+def _forget_adapters(*, setting, **kwargs):
+    if setting == "PROVIDERS":  # tests point providers at an emulator on a random port
+        get_adapter.cache_clear()
+
+
+setting_changed.connect(_forget_adapters)

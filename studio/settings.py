@@ -1,0 +1,199 @@
+"""Settings, read only from the environment (see the configuration table in README.md).
+
+Every default is the embedded mode: SQLite, an in-process queue, polling only, DEBUG on.
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env")  # optional; a missing file is fine
+
+DEBUG = env.bool("DEBUG", default=True)
+SECRET_KEY = env(
+    "SECRET_KEY", default="embedded-mode-only-insecure-key-change-me-in-production-0123456789"
+)
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_htmx",
+    "template_partials",
+    "django_dramatiq",
+    "studio",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+WSGI_APPLICATION = "studio.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "studio.context_processors.studio",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # Web requests and worker threads write at once: WAL lets readers go on, IMMEDIATE
+    # transactions queue writers instead of failing with "database is locked".
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+    # Tests run a worker in threads beside the test: a file (not shared-cache memory, whose
+    # table locks ignore the busy timeout) lets them wait for each other like the real thing.
+    DATABASES["default"].setdefault("TEST", {"NAME": str(BASE_DIR / ".test-db.sqlite3")})
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+SIGNUP_OPEN = env.bool("SIGNUP_OPEN", default=False)
+EMAIL_BACKEND = env(
+    "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
+)
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="studio@localhost")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
+MEDIA_URL = "/media/"  # never served directly: audio goes through access-checked views
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# --- Jobs: Dramatiq ---------------------------------------------------------------
+BROKER_URL = env("BROKER_URL", default="")
+if BROKER_URL.startswith("redis"):
+    _broker = "dramatiq.brokers.redis.RedisBroker"
+elif BROKER_URL.startswith("amqp"):
+    _broker = "dramatiq.brokers.rabbitmq.RabbitmqBroker"
+else:
+    # Embedded mode: messages live in this process; the sweep re-drives jobs after a restart.
+    _broker = "dramatiq.brokers.stub.StubBroker"
+DRAMATIQ_BROKER = {
+    "BROKER": _broker,
+    "OPTIONS": {"url": BROKER_URL} if BROKER_URL else {},
+    # Set explicitly: django_dramatiq's default list names Prometheus, which Dramatiq 2 dropped.
+    "MIDDLEWARE": [
+        "dramatiq.middleware.AgeLimit",
+        "dramatiq.middleware.TimeLimit",
+        "dramatiq.middleware.ShutdownNotifications",
+        "dramatiq.middleware.Callbacks",
+        "dramatiq.middleware.Retries",
+        "django_dramatiq.middleware.DbConnectionsMiddleware",
+    ],
+}
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+# In-process worker threads when there is no broker to share (runstudio starts them).
+EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=4)
+
+# --- Providers ----------------------------------------------------------------------
+# STUDIO_EMULATOR=true points every provider at the local emulator, with dummy keys,
+# unless a key or base URL is set explicitly.
+STUDIO_EMULATOR = env.bool("STUDIO_EMULATOR", default=False)
+EMULATOR_PORT = env.int("EMULATOR_PORT", default=8001)
+_EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}"
+
+PROVIDER_DEFAULT_BASE_URLS = {
+    "pixazo": "https://gateway.pixazo.ai",
+    "aimlapi": "https://api.aimlapi.com",
+    "elevenlabs": "https://api.elevenlabs.io",
+    "apiframe": "https://api.apiframe.ai",
+    "runware": "https://api.runware.ai/v1",
+}
+
+
+def _provider(name: str) -> dict:
+    upper = name.upper()
+    default_key = "emulator" if STUDIO_EMULATOR else ""
+    default_url = (
+        f"{_EMULATOR_URL}/{name}" if STUDIO_EMULATOR else PROVIDER_DEFAULT_BASE_URLS[name]
+    )
+    return {
+        "api_key": env(f"{upper}_API_KEY", default=default_key),
+        "base_url": env(f"{upper}_BASE_URL", default=default_url).rstrip("/"),
+    }
+
+
+PROVIDERS = {name: _provider(name) for name in PROVIDER_DEFAULT_BASE_URLS}
+
+PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
+
+# How the pipeline waits on providers (seconds).
+POLL_FIRST_DELAY = env.float("POLL_FIRST_DELAY", default=2.0)
+POLL_FIRST_DELAY_WITH_CALLBACK = env.float("POLL_FIRST_DELAY_WITH_CALLBACK", default=30.0)
+POLL_MAX_DELAY = env.float("POLL_MAX_DELAY", default=30.0)
+SWEEP_QUIET_SECONDS = env.int("SWEEP_QUIET_SECONDS", default=120)
+MAX_DOWNLOAD_BYTES = env.int("MAX_DOWNLOAD_BYTES", default=500 * 1024 * 1024)
+# The browser refreshes pending cards this often (milliseconds).
+CARD_REFRESH_MS = env.int("CARD_REFRESH_MS", default=1500)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "dramatiq": {"level": "WARNING"},
+    },
+}

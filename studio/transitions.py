@@ -1,0 +1,68 @@
+"""The generation state machine: allowed moves only, each one recorded with time and reason.
+
+A move is a conditional update on the row's current state, so two workers (or a late
+callback and a poll) racing for the same generation cannot both win, and nothing ever
+moves a finished job backwards.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.db import transaction
+from django.utils import timezone
+
+from .models import Generation, Transition
+
+log = logging.getLogger(__name__)
+S = Generation.State
+
+ALLOWED: dict[str, set[str]] = {
+    S.QUEUED: {S.SUBMITTING, S.FAILED, S.CANCELLED},
+    S.SUBMITTING: {S.RUNNING, S.FETCHING, S.QUEUED, S.FAILED, S.NEEDS_ATTENTION, S.CANCELLED},
+    S.RUNNING: {S.FETCHING, S.FAILED, S.CANCELLED},
+    S.FETCHING: {S.SUCCEEDED, S.RUNNING, S.FAILED},
+    S.NEEDS_ATTENTION: {S.QUEUED, S.FAILED, S.CANCELLED},
+    S.SUCCEEDED: set(),
+    S.FAILED: set(),
+    S.CANCELLED: set(),
+}
+
+
+def move(generation_id: int, to: str, *, reason: str = "", only_from: tuple[str, ...] | None = None, **fields) -> bool:
+    """Move a generation to `to` if its current state allows it; answer whether it moved.
+
+    `only_from` narrows the states this call may move from (a claim: queued → submitting).
+    Extra `fields` are written in the same update.
+    """
+    now = timezone.now()
+    with transaction.atomic():
+        current = (
+            Generation.objects.select_for_update()
+            .filter(pk=generation_id)
+            .values_list("state", flat=True)
+            .first()
+        )
+        if current is None or to not in ALLOWED[current]:
+            return False
+        if only_from is not None and current not in only_from:
+            return False
+        if to in Generation.TERMINAL_STATES:
+            fields.setdefault("finished_at", now)
+        updated = Generation.objects.filter(pk=generation_id, state=current).update(
+            state=to, updated_at=now, **fields
+        )
+        if not updated:
+            return False
+        Transition.objects.create(
+            generation_id=generation_id, from_state=current, to_state=to, reason=reason[:300], at=now
+        )
+    log.info("generation %s: %s -> %s (%s)", generation_id, current, to, reason)
+    return True
+
+
+def touch(generation_id: int, *, only_in: tuple[str, ...], **fields) -> bool:
+    """Update details (status text, provider status) without a state change, if still in `only_in`."""
+    return bool(
+        Generation.objects.filter(pk=generation_id, state__in=only_in).update(updated_at=timezone.now(), **fields)
+    )

@@ -1,0 +1,218 @@
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
+from django.contrib.auth.forms import UserCreationForm
+from django.core.files.storage import default_storage
+from django.db.models import Count, Max, Prefetch
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import HttpResponseStopPolling
+from django_htmx.middleware import HtmxDetails
+
+from . import services
+from .access import get_generation_for_user, get_project_for_user, get_track_for_user
+from .catalog import available_models, get_model
+from .forms import GenerateForm, ProjectForm
+from .models import Generation, Project, Role, Track
+from .ranges import file_response
+
+RECENT_CARDS = 50
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+# --- Accounts ---------------------------------------------------------------------
+
+
+@require_http_methods(["GET", "POST"])
+def signup(request: HtmxHttpRequest) -> HttpResponse:
+    if not settings.SIGNUP_OPEN:
+        raise Http404("Sign-up is closed")
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+# --- Projects ---------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def home(request: HtmxHttpRequest) -> HttpResponse:
+    projects = (
+        Project.objects.filter(memberships__user=request.user, archived_at__isnull=True)
+        .annotate(track_count=Count("tracks", distinct=True), last_activity=Max("generations__created_at"))
+        .order_by("-created_at")
+    )
+    return render(request, "studio/home.html", {"projects": projects, "form": ProjectForm()})
+
+
+@login_required
+@require_POST
+def project_create(request: HtmxHttpRequest) -> HttpResponse:
+    form = ProjectForm(request.POST)
+    if not form.is_valid():
+        projects = Project.objects.filter(memberships__user=request.user, archived_at__isnull=True)
+        return render(request, "studio/home.html", {"projects": projects, "form": form}, status=400)
+    project = services.create_project(owner=request.user, **form.cleaned_data)
+    messages.success(request, f"Project “{project.name}” created.")
+    return redirect(project)
+
+
+@login_required
+@require_GET
+def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    project = get_project_for_user(request.user, project_id)
+    models = available_models()
+    chosen = get_model(request.GET.get("model", "")) or (models[0] if models else None)
+    form = GenerateForm(catalog_model=chosen) if chosen else None
+    return render(request, "studio/project.html", _project_context(request, project, form))
+
+
+def _recent_generations(project: Project):
+    return (
+        project.generations.select_related("created_by")
+        .prefetch_related(Prefetch("tracks", queryset=Track.objects.order_by("position")))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def _project_context(request, project: Project, form: GenerateForm | None) -> dict:
+    generations = list(_recent_generations(project)[:RECENT_CARDS])
+    return {
+        "project": project,
+        "form": form,
+        "generations": generations,
+        "pending_ids": [g.pk for g in generations if g.is_pending],
+        "can_generate": _can(request.user, project, Role.EDITOR),
+    }
+
+
+def _can(user, project: Project, role: str) -> bool:
+    try:
+        get_project_for_user(user, project.pk, role)
+    except Http404:
+        return False
+    return True
+
+
+# --- Generating -------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def generate_fields(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """The chosen model's own fields, swapped in when the model picker changes."""
+    project = get_project_for_user(request.user, project_id, Role.EDITOR)
+    chosen = get_model(request.GET.get("model", ""))
+    if chosen is None:
+        raise Http404("No such model")
+    # Keep what the user typed in fields both models share (the prompt, usually).
+    fields = chosen.spec.form_fields()
+    initial = {k: v for k, v in request.GET.items() if k in fields and v}
+    form = GenerateForm(catalog_model=chosen, initial=initial)
+    return render(request, "studio/project.html#model-fields", {"form": form, "project": project})
+
+
+@login_required
+@require_POST
+def generate(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    project = get_project_for_user(request.user, project_id, Role.EDITOR)
+    chosen = get_model(request.POST.get("model", ""))
+    if chosen is None:
+        models = available_models()
+        form = GenerateForm(catalog_model=models[0], data=request.POST) if models else None
+        if form is not None:
+            form.is_valid()
+            form.add_error("model", "Choose one of the models offered.")
+        return _form_response(request, project, form)
+    form = GenerateForm(request.POST, catalog_model=chosen)
+    if not form.is_valid():
+        return _form_response(request, project, form)
+    gen = services.start_generation(project=project, user=request.user, model=chosen, params=form.parameters())
+    if not request.htmx:
+        return redirect(project)
+    gen = _recent_generations(project).get(pk=gen.pk)
+    fresh = GenerateForm(catalog_model=chosen, initial=_sticky_initial(form))
+    context = {
+        "project": project,
+        "form": fresh,
+        "gen": gen,
+        "pending_ids": _pending_ids(project),
+        "can_generate": True,
+    }
+    return render(request, "studio/generate_done.html", context)
+
+
+def _sticky_initial(form: GenerateForm) -> dict:
+    """Keep the settings for the next take; the prompt too, so variations are one edit away."""
+    return {name: value for name, value in form.cleaned_data.items() if value not in (None, "")}
+
+
+def _form_response(request, project: Project, form) -> HttpResponse:
+    if request.htmx:
+        return render(request, "studio/project.html#generate-form", {"project": project, "form": form})
+    context = _project_context(request, project, form)
+    return render(request, "studio/project.html", context, status=400)
+
+
+def _pending_ids(project: Project) -> list[int]:
+    return list(
+        project.generations.filter(state__in=Generation.PENDING_STATES).values_list("pk", flat=True)[:RECENT_CARDS]
+    )
+
+
+@login_required
+@require_GET
+def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """One request per interval for the whole page: every card that was pending, re-rendered
+    out of band, plus the poller itself. Answers 286 (stop polling) when nothing is pending."""
+    project = get_project_for_user(request.user, project_id)
+    asked = {int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()}
+    asked = set(list(asked)[:RECENT_CARDS])
+    pending = _pending_ids(project)
+    cards = list(_recent_generations(project).filter(pk__in=asked | set(pending)))
+    context = {"project": project, "cards": cards, "pending_ids": pending}
+    response = render(request, "studio/cards_poll.html", context)
+    if not pending:
+        stop = HttpResponseStopPolling(response.content)
+        stop["Content-Type"] = response["Content-Type"]
+        return stop
+    return response
+
+
+@login_required
+@require_GET
+def generation_card(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
+    gen = get_generation_for_user(request.user, generation_id)
+    gen = _recent_generations(gen.project).get(pk=gen.pk)
+    return render(request, "studio/project.html#card", {"gen": gen, "project": gen.project})
+
+
+# --- Files ------------------------------------------------------------------------
+
+
+@login_required
+@require_GET
+def track_audio(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
+    track = get_track_for_user(request.user, track_id)
+    try:
+        fh = default_storage.open(track.file.name, "rb")
+    except FileNotFoundError:
+        raise Http404("The audio file is missing") from None
+    return file_response(
+        request,
+        fh,
+        size=track.size,
+        content_type=track.content_type,
+        filename=track.download_name,
+        as_attachment=request.GET.get("download") == "1",
+        etag=track.sha256,
+    )
