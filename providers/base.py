@@ -64,6 +64,8 @@ class AudioBody:
     chunks: Iterator[bytes]
     external_id: str = ""
     cost: Decimal | None = None
+    # Headerless audio ("pcm" | "ulaw" | "alaw", sample rate): the studio wraps it in WAV.
+    raw_format: tuple[str, int] | None = None
 
 
 # --- Errors -------------------------------------------------------------------------
@@ -179,7 +181,11 @@ class Adapter:
     def auth_headers(self) -> dict[str, str]:
         raise NotImplementedError
 
-    def submit(self, model: str, params: Mapping[str, Any], *, callback_url: str | None = None) -> Submitted:
+    def submit(
+        self, model: str, params: Mapping[str, Any], *, callback_url: str | None = None, client_ref: str = ""
+    ) -> Submitted:
+        """Start a job. `client_ref` is a stable UUID per generation: APIs that let the client
+        name its task (Runware's taskUUID) use it, so a repeated submit is the same task."""
         raise NotImplementedError
 
     def status(self, external_id: str) -> JobState:
@@ -190,6 +196,7 @@ class Adapter:
 
     @contextmanager
     def generate_audio(self, model: str, params: Mapping[str, Any]) -> Iterator[AudioBody]:
+        """Synchronous APIs only: yield the audio body as it streams in (the caller stores it)."""
         raise NotImplementedError
 
     def error_message(self, response: httpx.Response) -> str:

@@ -46,7 +46,9 @@ class Pixazo(Adapter):
             "Cache-Control": "no-cache",
         }
 
-    def submit(self, model: str, params: Mapping[str, Any], *, callback_url: str | None = None) -> Submitted:
+    def submit(
+        self, model: str, params: Mapping[str, Any], *, callback_url: str | None = None, client_ref: str = ""
+    ) -> Submitted:
         headers = {}
         if callback_url and callback_url.startswith("https://"):  # Pixazo rejects plain http
             headers = {"X-Webhook-URL": callback_url, "X-Webhook-Mode": "terminal"}

@@ -23,6 +23,12 @@ class GenerateForm(forms.Form):
         self.fields["model"].initial = catalog_model.key
         self.fields.update(catalog_model.spec.form_fields())
 
+    def clean(self):
+        cleaned = super().clean()
+        for name, message in self.catalog_model.spec.cross_errors(cleaned).items():
+            self.add_error(name if name in self.fields else None, message)
+        return cleaned
+
     def parameters(self) -> dict:
         """The cleaned parameters as stored on the generation (JSON-safe)."""
         params = {}

@@ -1,4 +1,5 @@
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -83,6 +84,7 @@ class Generation(models.Model):
     cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     media = models.JSONField(default=list, blank=True)  # provider URLs of the finished files
     callback_token = models.CharField(max_length=64, default=new_callback_token, editable=False)
+    client_ref = models.UUIDField(default=uuid.uuid4, editable=False)  # our id for the job at the provider
     status_checks = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)

@@ -3,6 +3,7 @@ help text, and the server-side validation, so the page and the checks cannot dri
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -114,10 +115,22 @@ class Flag(Param):
         )
 
 
+# A rule across fields: gets the cleaned values, answers {field name: message} for what breaks it.
+CrossCheck = Callable[[dict[str, Any]], dict[str, str]]
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     params: tuple[Param, ...] = field(default_factory=tuple)
     prompt_param: str = "prompt"  # the one that titles the track
+    checks: tuple[CrossCheck, ...] = ()
+
+    def cross_errors(self, cleaned: dict[str, Any]) -> dict[str, str]:
+        errors: dict[str, str] = {}
+        for check in self.checks:
+            for name, message in check(cleaned).items():
+                errors.setdefault(name, message)
+        return errors
 
     def form_fields(self) -> dict[str, forms.Field]:
         return {p.name: p.form_field() for p in self.params}

@@ -76,7 +76,9 @@ def submit(generation_id: int, attempt: int = 0) -> None:
         return  # someone else claimed it, or it was cancelled
     wire = model.spec.to_wire(gen.params)
     try:
-        submitted = adapter.submit(model.provider_model, wire, callback_url=callback_url(gen))
+        submitted = adapter.submit(
+            model.provider_model, wire, callback_url=callback_url(gen), client_ref=str(gen.client_ref)
+        )
     except ProviderError as exc:
         _submit_failed(gen, exc, attempt)
         return

@@ -10,6 +10,10 @@ from providers.base import Adapter
 
 ADAPTER_CLASSES = {
     "pixazo": "providers.pixazo.Pixazo",
+    "aimlapi": "providers.aimlapi.AimlApi",
+    "elevenlabs": "providers.elevenlabs.ElevenLabs",
+    "apiframe": "providers.apiframe.Apiframe",
+    "runware": "providers.runware.Runware",
 }
 
 

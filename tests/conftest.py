@@ -15,6 +15,9 @@ from django.contrib.auth import get_user_model
 from studio import services
 
 PIXAZO_TEST_URL = "https://gateway.pixazo.test"
+PROVIDER_NAMES = ("pixazo", "aimlapi", "elevenlabs", "apiframe", "runware")
+# Unit tests mock these hosts with respx; nothing resolves them for real.
+TEST_BASE_URLS = {name: f"https://{name}.test" for name in PROVIDER_NAMES} | {"pixazo": PIXAZO_TEST_URL}
 
 
 @pytest.fixture(autouse=True)
@@ -22,8 +25,7 @@ def studio_settings(settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path / "media"
     settings.PUBLIC_BASE_URL = ""
     settings.PROVIDERS = {
-        **settings.PROVIDERS,
-        "pixazo": {"api_key": "test-pixazo-key", "base_url": PIXAZO_TEST_URL},
+        name: {"api_key": f"test-{name}-key", "base_url": url} for name, url in TEST_BASE_URLS.items()
     }
     settings.POLL_FIRST_DELAY = 0.05
     settings.POLL_FIRST_DELAY_WITH_CALLBACK = 0.05
@@ -73,8 +75,7 @@ def emulator(settings):
 
     running = start_emulator(port=0, queued_seconds=0.1, job_seconds=0.3, music_seconds=1.0)
     settings.PROVIDERS = {
-        **settings.PROVIDERS,
-        "pixazo": {"api_key": "emulator-key", "base_url": f"{running.base_url}/pixazo"},
+        name: {"api_key": "emulator-key", "base_url": f"{running.base_url}/{name}"} for name in PROVIDER_NAMES
     }
     yield running
     running.stop()

@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import threading
 from typing import Any, Iterable, Protocol
@@ -13,7 +14,6 @@ from typing import Any, Iterable, Protocol
 from . import admin
 from .config import DEFAULTS, validated
 from .jobs import Job
-from .pixazo import PixazoAPI
 from .stats import Stats
 from .webhooks import WebhookDispatcher
 from .wsgi import Request, Response, error_response, json_response, not_found
@@ -27,7 +27,21 @@ class ProviderAPI(Protocol):
     def handle(self, request: Request) -> Response: ...
 
 
-PROVIDER_CLASSES = (PixazoAPI,)
+# One module per provider API, each exporting `API` (a ProviderAPI), mounted at /<API.name>.
+PROVIDER_MODULES = ("pixazo", "aimlapi", "elevenlabs", "apiframe", "runware")
+
+
+def _provider_classes() -> list[type]:
+    classes = []
+    for name in PROVIDER_MODULES:
+        try:
+            module = importlib.import_module(f"{__package__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__package__}.{name}":
+                raise
+            continue
+        classes.append(module.API)
+    return classes
 
 
 class Emulator:
@@ -40,7 +54,7 @@ class Emulator:
         self._jobs: dict[str, Job] = {}
         self.counters = Stats()
         self.webhooks = WebhookDispatcher(self.counters)
-        self.providers: dict[str, ProviderAPI] = {cls.name: cls(self) for cls in PROVIDER_CLASSES}
+        self.providers: dict[str, ProviderAPI] = {cls.name: cls(self) for cls in _provider_classes()}
 
     # --- state, for providers and tests ---
 

@@ -20,6 +20,11 @@ DEFAULTS: dict[str, Any] = {
     "webhook_retry_delay": 0.5,
     # Never post callbacks off this machine: the emulator must not reach the internet.
     "webhook_loopback_only": True,
+    # Provider-specific knobs, one block per provider module.
+    # --- aimlapi ---
+    # --- elevenlabs ---
+    # --- apiframe ---
+    # --- runware ---
 }
 
 

@@ -326,3 +326,6 @@ class PixazoAPI:
             outcome=markers.outcome,
             mount_url=request.mount_url,
         )
+
+
+API = PixazoAPI
