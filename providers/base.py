@@ -170,6 +170,7 @@ class Adapter:
     synchronous = False  # True when submit's answer is the audio itself
     accepts_callbacks = False  # True when the API can call us back
     callbacks_are_hints = True  # unsigned callbacks only nudge a status request
+    client_names_job = False  # True when submit uses `client_ref` as the job's id: resubmitting is safe
     timeout = 30.0
 
     def __init__(self, *, api_key: str, base_url: str):

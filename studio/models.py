@@ -110,6 +110,8 @@ class Generation(models.Model):
     def card_label(self) -> str:
         """Queued → Generating → Ready (or Failed), as the user sees it."""
         S = self.State
+        if self.state == S.SUBMITTING and self.provider_status == "running":
+            return "Generating"  # a synchronous API is rendering it right now
         if self.state in (S.QUEUED, S.SUBMITTING):
             return "Queued"
         if self.state == S.RUNNING and self.provider_status in ("", "queued"):

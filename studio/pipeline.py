@@ -16,16 +16,18 @@ from django.utils import timezone
 
 from providers.base import JobState, ProviderDown, ProviderError, RateLimited, State
 
-from .audio_store import DownloadFailed, download
+from .audio_store import DownloadFailed, StoredAudio, download, store_stream
 from .catalog import BY_KEY, CatalogModel
 from .models import Generation, Track
+from .limits import provider_slot
 from .provider_clients import get_adapter
 from .transitions import move, touch
 
 log = logging.getLogger(__name__)
 S = Generation.State
 
-MAX_SUBMIT_RETRIES = 6
+MAX_SUBMIT_RETRIES = 6  # outages: about two minutes of backoff
+MAX_RATE_LIMITED_RETRIES = 40  # a busy plan is not a failure: keep waiting (up to ~30 min)
 MAX_FETCH_ATTEMPTS = 3
 
 
@@ -61,6 +63,10 @@ def submit(generation_id: int, attempt: int = 0) -> None:
         return
     model = _model(gen)
     adapter = get_adapter(model.provider)
+    if gen.state == S.SUBMITTING and adapter.client_names_job:
+        # A worker died mid-submit, but the job's id is ours: sending it again is the same job.
+        if not move(gen.pk, S.QUEUED, reason="interrupted while submitting; resending the same job id"):
+            return
     if gen.state == S.SUBMITTING:
         # Our claim is still there, so a worker died (or crashed) while calling the provider:
         # it may have accepted the job. Resubmitting blindly could pay twice.
@@ -71,6 +77,9 @@ def submit(generation_id: int, attempt: int = 0) -> None:
             status_detail=f"Interrupted while sending to {adapter.label}. It may have been accepted: "
             "check before resubmitting.",
         )
+        return
+    if adapter.synchronous:
+        _generate_now(gen, model, adapter, attempt)
         return
     if not move(gen.pk, S.SUBMITTING, reason=f"sending to {adapter.label}", only_from=(S.QUEUED,)):
         return  # someone else claimed it, or it was cancelled
@@ -101,6 +110,55 @@ def submit(generation_id: int, attempt: int = 0) -> None:
     schedule_poll(gen.pk, checks_done=0, delay=first)
 
 
+def _generate_now(gen: Generation, model: CatalogModel, adapter, attempt: int) -> None:
+    """Synchronous APIs: the answer is the audio, streamed straight into storage.
+
+    The job stays SUBMITTING while the call runs: if the worker dies mid-stream the provider
+    may have charged, so the sweep hands it to the user instead of paying again.
+    """
+    with provider_slot(model.provider) as acquired:
+        if not acquired:
+            delay = 2.0 + attempt % 3
+            touch(gen.pk, only_in=(S.QUEUED,), status_detail=f"Waiting for a free {adapter.label} slot")
+            _actors().submit_generation.send_with_options(args=(gen.pk, attempt), delay=int(delay * 1000))
+            return
+        if not move(gen.pk, S.SUBMITTING, reason=f"generating at {adapter.label}", only_from=(S.QUEUED,)):
+            return
+        touch(
+            gen.pk,
+            only_in=(S.SUBMITTING,),
+            provider_status=State.RUNNING,
+            status_detail=f"Generating at {adapter.label}",
+            submitted_at=timezone.now(),
+        )
+        try:
+            with adapter.generate_audio(model.provider_model, model.spec.to_wire(gen.params)) as body:
+                stored = store_stream(
+                    body.chunks,
+                    project_id=gen.project_id,
+                    declared_type=body.content_type,
+                    raw_format=body.raw_format,
+                )
+        except ProviderError as exc:
+            _submit_failed(gen, exc, attempt)
+            return
+        except DownloadFailed as exc:
+            move(gen.pk, S.FAILED, reason=f"could not store the audio: {exc}", error=f"Could not save the audio: {exc}")
+            return
+    gen.refresh_from_db()
+    save_track(gen, stored, position=0, media={})
+    move(
+        gen.pk,
+        S.SUCCEEDED,
+        reason=f"audio received from {adapter.label}",
+        only_from=(S.SUBMITTING,),
+        external_id=body.external_id,
+        cost=body.cost,
+        provider_status=State.SUCCEEDED,
+        status_detail="",
+    )
+
+
 def _submit_failed(gen: Generation, exc: ProviderError, attempt: int) -> None:
     if isinstance(exc, ProviderDown) and exc.maybe_accepted:
         move(
@@ -111,7 +169,8 @@ def _submit_failed(gen: Generation, exc: ProviderError, attempt: int) -> None:
             "Check before resubmitting.",
         )
         return
-    if exc.retryable and attempt < MAX_SUBMIT_RETRIES:
+    limit = MAX_RATE_LIMITED_RETRIES if isinstance(exc, RateLimited) else MAX_SUBMIT_RETRIES
+    if exc.retryable and attempt < limit:
         delay = _retry_delay(exc, attempt)
         if move(
             gen.pk,
@@ -183,7 +242,10 @@ def apply_job_state(generation_id: int, job: JobState) -> bool:
             S.FETCHING,
             reason=f"{label} finished",
             only_from=(S.RUNNING,),
-            media=[{"url": m.url, "content_type": m.content_type, "title": m.title} for m in job.media],
+            media=[
+                {"url": m.url, "content_type": m.content_type, "title": m.title, "duration": m.duration}
+                for m in job.media
+            ],
             cost=job.cost,
             provider_status=State.SUCCEEDED,
             status_detail="Saving the audio",
@@ -242,18 +304,7 @@ def fetch(generation_id: int) -> None:
                 provider_base_url=provider_base_url,
                 declared_type=media.get("content_type", ""),
             )
-            Track.objects.create(
-                generation=gen,
-                project_id=gen.project_id,
-                position=position,
-                title=track_title(gen, media, position, len(gen.media)),
-                file=stored.name,
-                content_type=stored.content_type,
-                extension=stored.extension,
-                size=stored.size,
-                sha256=stored.sha256,
-                duration_seconds=stored.duration_seconds,
-            )
+            save_track(gen, stored, position=position, media=media, count=len(gen.media))
     except DownloadFailed as exc:
         _fetch_failed(gen, exc)
         return
@@ -268,6 +319,21 @@ def _fetch_failed(gen: Generation, exc: DownloadFailed) -> None:
             schedule_poll(gen.pk, checks_done=gen.status_checks, delay=backoff(attempts))
         return
     move(gen.pk, S.FAILED, reason=f"download failed: {exc}", error=f"Could not save the audio: {exc}")
+
+
+def save_track(gen: Generation, stored: StoredAudio, *, position: int, media: dict, count: int = 1) -> Track:
+    return Track.objects.create(
+        generation=gen,
+        project_id=gen.project_id,
+        position=position,
+        title=track_title(gen, media, position, count),
+        file=stored.name,
+        content_type=stored.content_type,
+        extension=stored.extension,
+        size=stored.size,
+        sha256=stored.sha256,
+        duration_seconds=stored.duration_seconds or media.get("duration"),
+    )
 
 
 def track_title(gen: Generation, media: dict, position: int, count: int) -> str:

@@ -177,6 +177,13 @@ PROVIDERS = {name: _provider(name) for name in PROVIDER_DEFAULT_BASE_URLS}
 
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
 
+# Requests in flight at once per provider (synchronous APIs hold one for the whole render).
+PROVIDER_CONCURRENCY_DEFAULT = env.int("PROVIDER_CONCURRENCY_DEFAULT", default=8)
+PROVIDER_CONCURRENCY = {
+    name: env.int(f"{name.upper()}_CONCURRENCY", default=2 if name == "elevenlabs" else PROVIDER_CONCURRENCY_DEFAULT)
+    for name in PROVIDER_DEFAULT_BASE_URLS
+}
+
 # How the pipeline waits on providers (seconds).
 POLL_FIRST_DELAY = env.float("POLL_FIRST_DELAY", default=2.0)
 POLL_FIRST_DELAY_WITH_CALLBACK = env.float("POLL_FIRST_DELAY_WITH_CALLBACK", default=30.0)

@@ -1,0 +1,98 @@
+"""The first whole slice in a real browser: sign in, create a project, generate with Pixazo,
+watch the card turn Ready without a reload, play and download the track."""
+
+import pytest
+
+from tests.conftest import make_user
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def sign_in(page, live_server, username, password):
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def test_generate_watch_play_and_download(page, live_server, emulator, worker):
+    make_user("dana")
+    sign_in(page, live_server, "dana", "pw-dana")
+
+    page.get_by_label("Name").fill("Forest game")
+    page.get_by_role("button", name="Create project").click()
+    page.get_by_role("heading", name="Forest game").wait_for()
+    page.evaluate("window.__sameDocument = true")  # gone if anything reloads the page
+
+    # Switching the model swaps its own fields in place.
+    page.get_by_label("Model").select_option(label="Eleven v3 speech (Pixazo)")
+    page.get_by_label("Text").wait_for()
+    assert page.get_by_label("Voice").is_visible()
+    page.get_by_label("Model").select_option(label="ElevenLabs Music (Pixazo)")
+    page.get_by_label("Prompt").fill("Mysterious jungle <b>soundtrack</b>, woodwinds, tribal percussion")
+    page.get_by_label("Output format").select_option("mp3_44100_128")
+    page.get_by_role("button", name="Generate").click()
+
+    card = page.locator("#cards article").first
+    card.wait_for()
+    assert "Mysterious jungle <b>soundtrack</b>" in card.locator(".prompt").inner_text()  # escaped, shown as text
+    badge = card.get_by_test_id("card-state")
+    assert badge.inner_text().lower() in ("queued", "generating", "ready")
+    page.wait_for_function(
+        "document.querySelector('#cards article [data-testid=card-state]').innerText.toLowerCase() === 'ready'",
+        timeout=30_000,
+    )
+    assert page.evaluate("window.__sameDocument") is True
+
+    # The page stops polling once nothing is pending.
+    poller = page.locator("#card-poller")
+    assert poller.get_attribute("hx-get") is None
+
+    duration = page.evaluate(
+        """() => new Promise((resolve, reject) => {
+            const audio = document.querySelector('#cards article audio');
+            const done = () => resolve(audio.duration);
+            if (audio.readyState >= 1) return done();
+            audio.addEventListener('loadedmetadata', done, {once: true});
+            audio.addEventListener('error', () => reject(new Error('audio error ' + audio.error?.code)), {once: true});
+            audio.load();
+        })"""
+    )
+    assert duration > 0.5
+
+    with page.expect_download() as info:
+        card.get_by_role("link", name="Download").click()
+    download = info.value
+    assert download.suggested_filename == "mysterious-jungle-bsoundtrackb-woodwinds-tribal-percussion.mp3"
+    assert open(download.path(), "rb").read(3) in (b"ID3",) or open(download.path(), "rb").read(2)[0] == 0xFF
+
+
+def test_a_provider_error_reaches_the_card_in_plain_words(page, live_server, emulator, worker):
+    make_user("eve")
+    sign_in(page, live_server, "eve", "pw-eve")
+    page.get_by_label("Name").fill("Broke")
+    page.get_by_role("button", name="Create project").click()
+    page.get_by_label("Prompt").fill("A tune [emulate:402]")
+    page.get_by_role("button", name="Generate").click()
+
+    page.wait_for_function(
+        "document.querySelector('#cards article [data-testid=card-state]')?.innerText.toLowerCase() === 'failed'"
+    )
+    assert page.locator("#cards article .error").inner_text() == "Insufficient balance at Pixazo"
+
+
+def test_out_of_range_input_shows_field_errors_and_starts_nothing(page, live_server, emulator):
+    from studio.models import Generation
+
+    make_user("finn")
+    sign_in(page, live_server, "finn", "pw-finn")
+    page.get_by_label("Name").fill("Voices")
+    page.get_by_role("button", name="Create project").click()
+    page.get_by_label("Model").select_option(label="Eleven v3 speech (Pixazo)")
+    page.get_by_label("Text").fill("Hello")
+    page.get_by_label("Speed").fill("2.5")
+    page.get_by_role("button", name="Generate").click()
+
+    page.get_by_text("Ensure this value is less than or equal to 2.0").wait_for()
+    assert Generation.objects.count() == 0
