@@ -21,5 +21,5 @@ RUN SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
 USER studio
 VOLUME ["/data/media"]
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request;urllib.request.urlopen('http://127.0.0.1:8000/accounts/login/')"
-CMD ["gunicorn", "studio.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request;urllib.request.urlopen('http://127.0.0.1:8000/healthz')"
+CMD ["gunicorn", "-c", "studio/gunicorn.conf.py", "studio.wsgi"]

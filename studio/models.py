@@ -121,6 +121,15 @@ class Generation(models.Model):
         return self.get_state_display()
 
     @property
+    def took(self) -> str:
+        """From the click to the final state, e.g. "4 s" or "2 min 5 s"."""
+        if not self.finished_at:
+            return ""
+        seconds = max(0, round((self.finished_at - self.created_at).total_seconds()))
+        minutes, seconds = divmod(seconds, 60)
+        return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+    @property
     def catalog_model(self):
         from .catalog import BY_KEY
 

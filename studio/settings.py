@@ -3,6 +3,7 @@
 Every default is the embedded mode: SQLite, an in-process queue, polling only, DEBUG on.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -13,7 +14,8 @@ env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; a missing file is fine
 
 DEBUG = env.bool("DEBUG", default=True)
-SECRET_KEY = env(
+# Production must bring its own key: with DEBUG off a missing SECRET_KEY stops the start.
+SECRET_KEY = env("SECRET_KEY") if not DEBUG else env(
     "SECRET_KEY", default="embedded-mode-only-insecure-key-change-me-in-production-0123456789"
 )
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]", "testserver"])
@@ -30,6 +32,8 @@ INSTALLED_APPS = [
     "django_htmx",
     "template_partials",
     "django_dramatiq",
+    "dramatiq_crontab",
+    "axes",
     "studio",
 ]
 
@@ -43,6 +47,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last, as its docs ask
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -89,6 +94,19 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while locked out
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Five wrong passwords for one username from one address lock that pair out for 15 minutes.
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_VERBOSE = False
+AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -119,6 +137,22 @@ STORAGES = {
     },
 }
 
+# --- Production hardening (python manage.py check --deploy is clean with DEBUG off) ---
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+if not DEBUG:
+    # Behind a TLS-terminating proxy that sets X-Forwarded-Proto.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain http inside
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+    SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+SESSION_COOKIE_HTTPONLY = True
+
 # --- Jobs: Dramatiq ---------------------------------------------------------------
 BROKER_URL = env("BROKER_URL", default="")
 if BROKER_URL.startswith("redis"):
@@ -139,9 +173,13 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
+        "studio.worker_hooks.SweepOnBoot",
     ],
 }
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+# The sweep's schedule: `python manage.py crontab` runs it, holding a Redis lock so only one
+# scheduler fires per interval however many are started.
+DRAMATIQ_CRONTAB = {"REDIS_URL": env("SCHEDULER_REDIS_URL", default=BROKER_URL if BROKER_URL.startswith("redis") else "") or None}
 # In-process worker threads when there is no broker to share (runstudio starts them).
 EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=4)
 
@@ -192,15 +230,23 @@ SWEEP_QUIET_SECONDS = env.int("SWEEP_QUIET_SECONDS", default=120)
 MAX_DOWNLOAD_BYTES = env.int("MAX_DOWNLOAD_BYTES", default=500 * 1024 * 1024)
 # The browser refreshes pending cards this often (milliseconds).
 CARD_REFRESH_MS = env.int("CARD_REFRESH_MS", default=1500)
+# Jobs one user may have in progress at once (pending at the studio or the provider).
+MAX_PENDING_PER_USER = env.int("MAX_PENDING_PER_USER", default=20)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact_secrets": {"()": "studio.log_filters.RedactSecrets"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
     "loggers": {
         "httpx": {"level": "WARNING"},
         "dramatiq": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        # Access logs carry request paths, and callback paths carry a secret.
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -12,7 +12,7 @@ from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from . import services
-from .access import get_generation_for_user, get_project_for_user, get_track_for_user
+from .access import get_generation_for_user, get_membership, get_project_for_user, get_track_for_user
 from .catalog import available_models, get_model
 from .forms import GenerateForm, ProjectForm
 from .models import Generation, Project, Role, Track
@@ -35,7 +35,7 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
     form = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
 
@@ -69,11 +69,11 @@ def project_create(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    project = get_project_for_user(request.user, project_id)
+    membership = get_membership(request.user, project_id)
     models = available_models()
     chosen = get_model(request.GET.get("model", "")) or (models[0] if models else None)
     form = GenerateForm(catalog_model=chosen) if chosen else None
-    return render(request, "studio/project.html", _project_context(request, project, form))
+    return render(request, "studio/project.html", _project_context(membership, form))
 
 
 def _recent_generations(project: Project):
@@ -84,23 +84,16 @@ def _recent_generations(project: Project):
     )
 
 
-def _project_context(request, project: Project, form: GenerateForm | None) -> dict:
+def _project_context(membership, form: GenerateForm | None) -> dict:
+    project = membership.project
     generations = list(_recent_generations(project)[:RECENT_CARDS])
     return {
         "project": project,
         "form": form,
         "generations": generations,
         "pending_ids": [g.pk for g in generations if g.is_pending],
-        "can_generate": _can(request.user, project, Role.EDITOR),
+        "can_generate": membership.allows(Role.EDITOR),
     }
-
-
-def _can(user, project: Project, role: str) -> bool:
-    try:
-        get_project_for_user(user, project.pk, role)
-    except Http404:
-        return False
-    return True
 
 
 # --- Generating -------------------------------------------------------------------
@@ -134,17 +127,26 @@ def generate(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             form.add_error("model", "Choose one of the models offered.")
         return _form_response(request, project, form)
     form = GenerateForm(request.POST, catalog_model=chosen)
+    if form.is_valid():
+        try:
+            services.check_pending_limit(user=request.user)
+        except services.LimitReached as exc:
+            form.add_error(None, str(exc))
     if not form.is_valid():
         return _form_response(request, project, form)
     gen = services.start_generation(project=project, user=request.user, model=chosen, params=form.parameters())
     if not request.htmx:
         return redirect(project)
-    gen = _recent_generations(project).get(pk=gen.pk)
     fresh = GenerateForm(catalog_model=chosen, initial=_sticky_initial(form))
+    return _new_card_response(request, project, gen, form=fresh)
+
+
+def _new_card_response(request, project: Project, gen: Generation, *, form=None) -> HttpResponse:
+    """The new card on top of the list and polling restarted; plus the fresh form, if any."""
     context = {
         "project": project,
-        "form": fresh,
-        "gen": gen,
+        "form": form,
+        "gen": _recent_generations(project).get(pk=gen.pk),
         "pending_ids": _pending_ids(project),
         "can_generate": True,
     }
@@ -159,7 +161,7 @@ def _sticky_initial(form: GenerateForm) -> dict:
 def _form_response(request, project: Project, form) -> HttpResponse:
     if request.htmx:
         return render(request, "studio/project.html#generate-form", {"project": project, "form": form})
-    context = _project_context(request, project, form)
+    context = _project_context(get_membership(request.user, project.pk), form)
     return render(request, "studio/project.html", context, status=400)
 
 
@@ -174,12 +176,18 @@ def _pending_ids(project: Project) -> list[int]:
 def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """One request per interval for the whole page: every card that was pending, re-rendered
     out of band, plus the poller itself. Answers 286 (stop polling) when nothing is pending."""
-    project = get_project_for_user(request.user, project_id)
+    membership = get_membership(request.user, project_id)
+    project = membership.project
     asked = {int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()}
     asked = set(list(asked)[:RECENT_CARDS])
     pending = _pending_ids(project)
     cards = list(_recent_generations(project).filter(pk__in=asked | set(pending)))
-    context = {"project": project, "cards": cards, "pending_ids": pending}
+    context = {
+        "project": project,
+        "cards": cards,
+        "pending_ids": pending,
+        "can_generate": membership.allows(Role.EDITOR),
+    }
     response = render(request, "studio/cards_poll.html", context)
     if not pending:
         stop = HttpResponseStopPolling(response.content)
@@ -192,8 +200,50 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 @require_GET
 def generation_card(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
     gen = get_generation_for_user(request.user, generation_id)
+    membership = get_membership(request.user, gen.project_id)
     gen = _recent_generations(gen.project).get(pk=gen.pk)
-    return render(request, "studio/project.html#card", {"gen": gen, "project": gen.project})
+    context = {"gen": gen, "project": gen.project, "can_generate": membership.allows(Role.EDITOR)}
+    return render(request, "studio/project.html#card", context)
+
+
+@login_required
+@require_POST
+def generation_cancel(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
+    gen = get_generation_for_user(request.user, generation_id, Role.EDITOR)
+    services.cancel_generation(generation=gen)
+    return _card_or_redirect(request, gen)
+
+
+@login_required
+@require_POST
+def generation_resubmit(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
+    gen = get_generation_for_user(request.user, generation_id, Role.EDITOR)
+    services.resubmit_generation(generation=gen)
+    if not request.htmx:
+        return redirect(gen.project)
+    return _new_card_response(request, gen.project, gen)
+
+
+@login_required
+@require_POST
+def generation_retry(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
+    gen = get_generation_for_user(request.user, generation_id, Role.EDITOR)
+    try:
+        new = services.retry_generation(generation=gen, user=request.user)
+    except services.LimitReached as exc:
+        messages.error(request, str(exc))
+        return _card_or_redirect(request, gen, error=str(exc))
+    if not request.htmx:
+        return redirect(gen.project)
+    return _new_card_response(request, gen.project, new)
+
+
+def _card_or_redirect(request, gen: Generation, *, error: str = "") -> HttpResponse:
+    if not request.htmx:
+        return redirect(gen.project)
+    gen = _recent_generations(gen.project).get(pk=gen.pk)
+    context = {"gen": gen, "project": gen.project, "can_generate": True, "card_error": error}
+    return render(request, "studio/project.html#card", context)
 
 
 # --- Files ------------------------------------------------------------------------

@@ -22,15 +22,15 @@ ELEVENLABS_OUTPUT_FORMATS = (
 )  # fmt: skip
 
 
-def output_format_choice(name: str = "output_format", **kwargs) -> Choice:
-    return Choice(
-        name=name,
-        label="Output format",
-        help="Codec, sample rate (Hz) and bitrate (kbps). PCM and μ-law/A-law are stored as WAV.",
-        choices=tuple((f, f) for f in ELEVENLABS_OUTPUT_FORMATS),
-        blank_label="Provider default",
-        **kwargs,
-    )
+def output_format_choice(name: str = "output_format", formats=ELEVENLABS_OUTPUT_FORMATS, **overrides) -> Choice:
+    options = {
+        "label": "Output format",
+        "help": "Codec, sample rate (Hz) and bitrate (kbps). PCM and μ-law/A-law are stored as WAV.",
+        "choices": tuple((f, f) for f in formats),
+        "blank_label": "Provider default",
+        **overrides,
+    }
+    return Choice(name=name, **options)
 
 
 @dataclass(frozen=True)

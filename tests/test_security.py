@@ -1,0 +1,109 @@
+"""The web surface: deploy settings, CSRF, sign-in throttling, secrets kept out of logs."""
+
+import logging
+import subprocess
+import sys
+
+import pytest
+from django.test import Client
+
+from studio.log_filters import RedactSecrets
+from studio.models import Generation
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    env = {
+        "DEBUG": "false",
+        "SECRET_KEY": "x7#Lq9-production-secret-for-the-check-only-3f8a2c1e9d0b7a6f5e4d",
+        "ALLOWED_HOSTS": "studio.example.com",
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/deploy.sqlite3",
+        "PIXAZO_API_KEY": "a-real-key",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    assert "security.W" not in output
+
+
+def test_production_refuses_to_start_without_a_secret_key(tmp_path):
+    env = {"DEBUG": "false", "PATH": "/usr/bin:/bin", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
+    result = subprocess.run([sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr
+
+
+def test_state_changing_posts_need_the_csrf_token(alice, project):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    for url in (f"/projects/{project.pk}/generate/", "/projects/new/", "/accounts/logout/"):
+        assert client.post(url, {"model": "pixazo-eleven-music", "prompt": "x", "name": "p"}).status_code == 403, url
+    assert Generation.objects.count() == 0
+
+
+def test_provider_callbacks_are_the_only_csrf_exemption(alice, project):
+    gen = Generation.objects.create(project=project, created_by=alice, model_key="pixazo-eleven-music")
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(f"/hooks/pixazo/{gen.pk}/{gen.callback_token}/", "{}", content_type="application/json")
+    assert response.status_code != 403
+
+
+def test_repeated_wrong_passwords_lock_the_sign_in(db, alice, settings):
+    client = Client()
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        response = client.post("/accounts/login/", {"username": "alice", "password": "guess"})
+    response = client.post("/accounts/login/", {"username": "alice", "password": "pw-alice"})
+    assert response.status_code == 429
+    assert "Too many attempts" in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_a_good_password_still_works_before_the_limit(db, alice):
+    client = Client()
+    client.post("/accounts/login/", {"username": "alice", "password": "guess"})
+    response = client.post("/accounts/login/", {"username": "alice", "password": "pw-alice"})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(alice.pk)
+
+
+def test_signing_in_rotates_the_session_key(db, alice):
+    client = Client()
+    client.get("/accounts/login/")
+    client.session.save()
+    before = client.session.session_key
+    client.post("/accounts/login/", {"username": "alice", "password": "pw-alice"})
+    assert client.session.session_key != before
+
+
+def test_callback_tokens_never_reach_the_logs():
+    record = logging.LogRecord("django.server", logging.INFO, __file__, 1, '"POST %s HTTP/1.1" 200 11', ("/hooks/pixazo/12/AbC-secret_token/",), None)
+    RedactSecrets().filter(record)
+    assert "AbC-secret_token" not in record.getMessage()
+    assert "/hooks/pixazo/12/[redacted]" in record.getMessage()
+
+
+def test_the_admin_never_shows_callback_tokens(admin_client, project, alice):
+    gen = Generation.objects.create(project=project, created_by=alice, model_key="pixazo-eleven-music")
+    for url in ("/admin/studio/generation/", f"/admin/studio/generation/{gen.pk}/change/"):
+        page = admin_client.get(url).content.decode()
+        assert gen.callback_token not in page, url
+
+
+def test_health_and_readiness(client, db):
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json()["database"] is True
+
+
+@pytest.mark.parametrize("target", ["broker"])
+def test_readiness_answers_503_when_the_broker_is_down(client, db, monkeypatch, target):
+    from studio import health
+
+    monkeypatch.setattr(health, "_broker_ok", lambda: False)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["broker"] is False
