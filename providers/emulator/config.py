@@ -22,8 +22,16 @@ DEFAULTS: dict[str, Any] = {
     "webhook_loopback_only": True,
     # Provider-specific knobs, one block per provider module.
     # --- aimlapi ---
+    # Answer a submit the way older docs show ({"generation_id"}) instead of {"id", "status"}.
+    "aimlapi_legacy_submit_answer": False,
     # --- elevenlabs ---
+    "elevenlabs_seconds": 0.3,  # how long one synchronous generation holds the connection
+    "elevenlabs_concurrency": 2,  # generations one key may run at once (0: no limit)
     # --- apiframe ---
+    # Sign Apiframe webhooks with the wrong key, to test that receivers refuse them.
+    "apiframe_bad_signature": False,
+    # Answer every Apiframe submission 503, as the API does during a queue or database outage.
+    "apiframe_unavailable": False,
     # --- runware ---
 }
 
