@@ -21,7 +21,6 @@ from django.utils.safestring import mark_safe
 from .params import Param
 
 STYLE_LISTS = ("positiveGlobalStyles", "negativeGlobalStyles")
-SECTION_LISTS = ("positiveLocalStyles", "negativeLocalStyles", "lines")
 SECTION_KEYS = ("sectionName", "positiveLocalStyles", "negativeLocalStyles", "duration", "lines")
 LIST_LABELS = {
     "positiveGlobalStyles": "positive global styles",
@@ -59,6 +58,10 @@ class CompositionPlanWidget(forms.Textarea):
 
     def get_context(self, name: str, value: Any, attrs: dict | None) -> dict:
         context = super().get_context(name, value, attrs)
+        widget_attrs = context["widget"]["attrs"]
+        own_help = f"{widget_attrs.get('id') or name}_json_help"
+        described = widget_attrs.get("aria-describedby")
+        widget_attrs["aria-describedby"] = f"{described} {own_help}" if described else own_help
         context["limits"] = self.limits
         return context
 
@@ -101,7 +104,9 @@ def clean_plan(plan: Any, limits: PlanLimits = PlanLimits()) -> dict:
         )
     for key in sorted(set(plan) - {*STYLE_LISTS, "sections"}):
         problems.append(f"The composition plan has an unknown field “{key}”.")
-    cleaned: dict[str, Any] = {key: _strings(plan.get(key), LIST_LABELS[key], "The plan’s", problems) for key in STYLE_LISTS}
+    cleaned: dict[str, Any] = {
+        key: _strings(plan.get(key), LIST_LABELS[key], "The plan’s", problems) for key in STYLE_LISTS
+    }
     sections = plan.get("sections")
     if not isinstance(sections, list) or len(sections) < limits.min_sections:
         problems.append(f"The composition plan needs at least {limits.min_sections} section.")

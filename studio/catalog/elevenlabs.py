@@ -11,6 +11,7 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -210,7 +211,7 @@ def text_fits_the_model(cleaned: dict[str, Any]) -> dict[str, str]:
     model_id, text = _speech_model(cleaned), cleaned.get("text") or ""
     limit = TEXT_LIMITS.get(model_id)
     if limit and len(text) > limit:
-        return {"text": f"Text: {model_id} takes at most {limit:,} characters per request ({len(text):,} given)."}
+        return {"text": f"Text: {model_id} takes at most {limit} characters per request ({len(text)} given)."}
     return {}
 
 
@@ -274,7 +275,8 @@ MODELS = (
                        help="0 to 1 (default 0). Amplifies the speaker's style; above 0 adds latency."),
                 Flag(name="use_speaker_boost", label="Speaker boost",
                      help="Closer to the original speaker, a little slower (default yes)."),
-                Number(name="speed", label="Speed", min=0.7, max=1.2,
+                # Decimal bounds: the form compares Decimals, and the float 1.2 is a hair below 1.2.
+                Number(name="speed", label="Speed", min=Decimal("0.7"), max=Decimal("1.2"),
                        help="0.7 to 1.2 (default 1). Below 1 slows the speech down, above 1 speeds it up."),
                 Number(name="seed", label="Seed", min=0, max=MAX_SEED, integer=True,
                        help="0 to 4294967295. The same seed and settings give (nearly) the same take."),
