@@ -174,22 +174,16 @@ def _pending_ids(project: Project) -> list[int]:
 @login_required
 @require_GET
 def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """One request per interval for the whole page: every card that was pending, re-rendered
-    out of band, plus the poller itself. Answers 286 (stop polling) when nothing is pending."""
+    """One request per interval for the whole page: the cards the page still shows as pending,
+    re-rendered out of band. Answers 286 (stop polling) once none of them is pending; a new
+    card brings a fresh poller with it."""
     membership = get_membership(request.user, project_id)
     project = membership.project
-    asked = {int(i) for i in request.GET.get("ids", "").split(",") if i.isdigit()}
-    asked = set(list(asked)[:RECENT_CARDS])
-    pending = _pending_ids(project)
-    cards = list(_recent_generations(project).filter(pk__in=asked | set(pending)))
-    context = {
-        "project": project,
-        "cards": cards,
-        "pending_ids": pending,
-        "can_generate": membership.allows(Role.EDITOR),
-    }
+    asked = [int(i) for i in request.GET.getlist("ids") if i.isdigit()][:RECENT_CARDS]
+    cards = list(_recent_generations(project).filter(pk__in=asked))
+    context = {"project": project, "cards": cards, "can_generate": membership.allows(Role.EDITOR)}
     response = render(request, "studio/cards_poll.html", context)
-    if not pending:
+    if not any(card.is_pending for card in cards):
         stop = HttpResponseStopPolling(response.content)
         stop["Content-Type"] = response["Content-Type"]
         return stop

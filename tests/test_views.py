@@ -74,7 +74,8 @@ def test_a_valid_htmx_submission_answers_the_new_card_and_starts_polling(alice_c
     assert gen.params == {"prompt": "Epic <script>alert(1)</script> choir", "output_format": "mp3_44100_192"}
     assert len(callbacks) == 1  # the submit message is sent only after commit
     assert f'id="gen-{gen.pk}"' in html and 'hx-swap-oob="afterbegin:#cards"' in html
-    assert f"ids={gen.pk}" in html and 'hx-trigger="every' in html
+    assert f'<input type="hidden" name="ids" value="{gen.pk}">' in html  # the new card asks to be polled
+    assert 'id="card-poller" hx-swap-oob="true"' in html and 'hx-trigger="every' in html  # a fresh poller
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
@@ -110,7 +111,16 @@ def test_polling_stops_with_286_when_nothing_is_pending(alice_client, project, f
     assert response.status_code == 286
     html = response.content.decode()
     assert f'id="gen-{gen.pk}"' in html and 'hx-swap-oob="true"' in html
-    assert "hx-trigger" not in html
+    assert 'name="ids"' not in html  # the finished card no longer asks to be polled
+    assert "card-poller" not in html  # a poll answer never replaces the poller
+
+
+def test_a_poll_keeps_going_while_an_asked_card_is_pending(alice_client, project, alice, finished_track):
+    pending = Generation.objects.create(project=project, created_by=alice, model_key="pixazo-eleven-music", params={"prompt": "p"})
+    ids = [str(finished_track.generation_id), str(pending.pk)]
+    response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": ids}, **HTMX)
+    assert response.status_code == 200
+    assert f'<input type="hidden" name="ids" value="{pending.pk}">' in response.content.decode()
 
 
 def test_one_poll_refreshes_every_pending_card(alice_client, project, alice, django_assert_max_num_queries):
@@ -118,7 +128,7 @@ def test_one_poll_refreshes_every_pending_card(alice_client, project, alice, dja
         Generation.objects.create(project=project, created_by=alice, model_key="pixazo-eleven-music", params={"prompt": f"p{i}"})
         for i in range(20)
     ]
-    ids = ",".join(str(g.pk) for g in gens)
+    ids = [str(g.pk) for g in gens]
     with django_assert_max_num_queries(8):
         response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": ids}, **HTMX)
     html = response.content.decode()

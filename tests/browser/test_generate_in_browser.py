@@ -2,6 +2,7 @@
 watch the card turn Ready without a reload, play and download the track."""
 
 import pytest
+from django.conf import settings
 
 from tests.conftest import make_user
 
@@ -46,8 +47,10 @@ def test_generate_watch_play_and_download(page, live_server, emulator, worker):
     assert page.evaluate("window.__sameDocument") is True
 
     # The page stops polling once nothing is pending.
-    poller = page.locator("#card-poller")
-    assert poller.get_attribute("hx-get") is None
+    polls = []
+    page.on("request", lambda request: "/cards/" in request.url and polls.append(request.url))
+    page.wait_for_timeout(3 * settings.CARD_REFRESH_MS)
+    assert polls == []
 
     duration = page.evaluate(
         """() => new Promise((resolve, reject) => {
