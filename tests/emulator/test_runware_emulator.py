@@ -189,7 +189,8 @@ def test_async_submit_is_acknowledged_with_the_task_uuid(client):
     assert response.json() == {"data": [{"taskType": "audioInference", "taskUUID": task["taskUUID"]}]}
 
 
-def test_results_go_from_processing_to_success_one_by_one(running, client):
+def test_results_go_from_processing_to_success_one_by_one(running, client, emu):
+    emu.configure(job_seconds=1.2)  # results ~0.4 s apart: a busy machine still sees each step
     task_uuid = submit(client, numberResults=3, duration=20)
 
     seen = wait_until_done(client, task_uuid)
