@@ -23,6 +23,8 @@ from providers.emulator.audio import render
 from providers.emulator.config import ConfigError
 from providers.emulator.elevenlabs import VOICES, ogg_opus_silence, wav_payload
 
+from ..conftest import wait_for
+
 MOUNT = "/elevenlabs"
 VOICE_ID = "JBFqnCBsd6RMkjVDRZzb"
 SPEECH = f"{MOUNT}/v1/text-to-speech/{VOICE_ID}"
@@ -486,12 +488,13 @@ def test_adapter_maps_the_emulated_errors(adapter, text, error):
 
 
 def test_adapter_turns_the_concurrency_limit_into_a_retryable_rate_limit(running, emulator, adapter):
-    emulator.configure(elevenlabs_seconds=0.4, elevenlabs_concurrency=1)
+    emulator.configure(elevenlabs_seconds=1.0, elevenlabs_concurrency=1)
     holder = threading.Thread(
         target=lambda: httpx.post(running.base_url + SPEECH, json={"text": "hold"}, headers=KEY, timeout=10)
     )
     holder.start()
-    time.sleep(0.1)
+    speech = emulator.providers["elevenlabs"]
+    wait_for(lambda: speech._running, timeout=5)  # the holder has its slot, however busy the machine
 
     with pytest.raises(RateLimited) as caught:
         with adapter.generate_audio("text-to-speech", {"voice_id": VOICE_ID, "text": "Hi"}):
