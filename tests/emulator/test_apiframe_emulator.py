@@ -20,6 +20,8 @@ from providers.apiframe import Apiframe
 from providers.base import CallbackRejected, State
 from providers.emulator import Emulator, start_emulator
 
+from ..conftest import wait_for
+
 SUBMIT = "/apiframe/v2/music/generate"
 JOBS = "/apiframe/v2/jobs/"
 KEY = "test-key"
@@ -548,7 +550,7 @@ def test_webhooks_to_hosts_off_this_machine_are_not_sent(client, emulator):
     job_id = submit(client, webhookUrl="https://studio.example.com/hook", webhookEvents=["completed"]).json()["jobId"]
 
     wait_until_terminal(client, job_id)
-    time.sleep(0.05)
+    wait_for(lambda: emulator.stats()["callbacks_skipped"]["total"] == 1)
 
     stats = emulator.stats()
     assert stats["callbacks_skipped"]["by_request_id"] == {job_id: 1}

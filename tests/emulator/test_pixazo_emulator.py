@@ -17,6 +17,8 @@ from providers.emulator import Emulator, start_emulator
 from providers.emulator.audio import parse_output_format, render
 from providers.emulator.config import ConfigError
 
+from ..conftest import wait_for
+
 MUSIC = "/pixazo/elevenlabs-music-api-368/v1/elevenlabs-music-api-request"
 SPEECH = "/pixazo/eleven-v3-alpha-954/v1/eleven-v3-alpha-request"
 STATUS = "/pixazo/v2/requests/status/"
@@ -386,7 +388,8 @@ def test_terminal_webhook_is_posted_once_with_the_status_document(client, emulat
     request_id = submit_music(client, headers={"X-Webhook-URL": receiver.url}).json()["request_id"]
 
     received = receiver.wait_for(1)
-    time.sleep(0.15)
+    wait_for(lambda: emulator.stats()["callbacks_sent"]["total"] == 1)
+    time.sleep(0.15)  # and no second one follows
 
     assert len(receiver.received) == 1
     callback = received[0]
@@ -425,7 +428,7 @@ def test_duplicate_callbacks_deliver_the_terminal_status_twice(client, emulator,
     request_id = submit_music(client, headers={"X-Webhook-URL": receiver.url}).json()["request_id"]
 
     received = receiver.wait_for(2)
-    time.sleep(0.05)
+    wait_for(lambda: emulator.stats()["callbacks_sent"]["total"] == 2)
 
     assert [callback["json"]["status"] for callback in received] == ["COMPLETED", "COMPLETED"]
     assert emulator.stats()["callbacks_sent"]["by_request_id"] == {request_id: 2}
@@ -437,7 +440,7 @@ def test_failed_delivery_is_retried(client, emulator, receiver):
     request_id = submit_music(client, headers={"X-Webhook-URL": receiver.url}).json()["request_id"]
 
     receiver.wait_for(2)
-    time.sleep(0.05)
+    wait_for(lambda: emulator.stats()["callbacks_sent"]["total"] == 1)
 
     stats = emulator.stats()
     assert stats["callback_attempts"]["by_request_id"] == {request_id: 2}
@@ -448,7 +451,7 @@ def test_callbacks_to_hosts_off_this_machine_are_not_sent(client, emulator):
     request_id = submit_music(client, headers={"X-Webhook-URL": "https://studio.example.com/hook"}).json()["request_id"]
 
     wait_until_terminal(client, request_id)
-    time.sleep(0.05)
+    wait_for(lambda: emulator.stats()["callbacks_skipped"]["total"] == 1)
 
     stats = emulator.stats()
     assert stats["callbacks_skipped"]["by_request_id"] == {request_id: 1}

@@ -586,7 +586,8 @@ def test_each_result_is_posted_to_the_webhook_as_it_becomes_available(client, em
     task_uuid = submit(client, webhookURL=receiver.url, numberResults=2)
 
     received = receiver.wait_for(2)
-    time.sleep(0.1)
+    wait_for(lambda: emu.stats()["callbacks_sent"]["total"] == 2)
+    time.sleep(0.1)  # and no third one follows
 
     assert len(receiver.received) == 2
     assert {c["path"] for c in received} == {"/hooks/runware/7/secret-token/"}
@@ -612,7 +613,7 @@ def test_a_webhook_answered_with_an_error_is_retried(client, emu, receiver):
     task_uuid = submit(client, webhookURL=receiver.url)
 
     receiver.wait_for(2)
-    time.sleep(0.05)
+    wait_for(lambda: emu.stats()["callbacks_sent"]["total"] == 1)
 
     stats = emu.stats()
     assert stats["callback_attempts"]["by_request_id"] == {task_uuid: 2}
@@ -623,7 +624,7 @@ def test_webhooks_to_hosts_off_this_machine_are_not_sent(client, emu):
     task_uuid = submit(client, webhookURL="https://studio.example.com/hooks/runware/1/t/")
 
     wait_until_done(client, task_uuid)
-    time.sleep(0.05)
+    wait_for(lambda: emu.stats()["callbacks_skipped"]["total"] == 1)
 
     stats = emu.stats()
     assert stats["callbacks_skipped"]["by_request_id"] == {task_uuid: 1}
