@@ -77,6 +77,7 @@ def test_a_valid_htmx_submission_answers_the_new_card_and_starts_polling(alice_c
     assert f'<input type="hidden" name="ids" value="{gen.pk}">' in html  # the new card asks to be polled
     assert 'id="card-poller" hx-swap-oob="true"' in html and 'hx-trigger="every' in html  # a fresh poller
     assert "<script>alert(1)</script>" not in html
+    assert "{#" not in html and "{% comment" not in html  # template comments never reach the page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
 
 
