@@ -36,3 +36,38 @@ def test_every_model_produces_a_stored_track(project, alice, emulator, worker, m
     assert track.size > 1000
     assert track.duration_seconds and track.duration_seconds > 0.2
     assert track.content_type.startswith("audio/")
+
+
+ERRORS = [
+    ("401", "{label} rejected the API key"),
+    ("402", "Insufficient balance at {label}"),
+    ("403", "{label} refused access with this API key"),
+    ("400", "{label} rejected the request: "),
+]
+
+
+@pytest.mark.parametrize(("marker", "message"), ERRORS, ids=[marker for marker, _ in ERRORS])
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
+def test_every_model_ends_a_refused_job_with_a_plain_reason(project, alice, emulator, worker, model, marker, message):
+    from studio.provider_clients import get_adapter
+
+    params = minimal_params(model)
+    params[model.spec.prompt_param] += f" [emulate:{marker}]"
+    gen = services.start_generation(project=project, user=alice, model=model, params=params)
+
+    wait_for(lambda: gen.refresh_from_db() or gen.state == S.FAILED, timeout=30)
+    assert gen.error.startswith(message.format(label=get_adapter(model.provider).label)), gen.error
+    assert "Traceback" not in gen.error
+    assert not gen.tracks.exists()
+
+
+@pytest.mark.parametrize(("marker", "detail"), [("429", "is limiting requests"), ("500", "is unavailable")])
+@pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
+def test_every_model_retries_a_passing_fault_instead_of_failing(project, alice, emulator, worker, model, marker, detail):
+    params = minimal_params(model)
+    params[model.spec.prompt_param] += f" [emulate:{marker}]"
+    gen = services.start_generation(project=project, user=alice, model=model, params=params)
+
+    wait_for(lambda: gen.refresh_from_db() or "retrying" in gen.status_detail, timeout=30)
+    assert gen.state in (S.QUEUED, S.SUBMITTING), gen.error  # waiting to send it again, not failed
+    assert detail in gen.status_detail
