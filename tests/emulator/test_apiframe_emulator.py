@@ -6,12 +6,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import io
-import json
-import threading
 import time
 import uuid
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -21,6 +18,7 @@ from providers.base import CallbackRejected, State
 from providers.emulator import Emulator, start_emulator
 
 from ..conftest import wait_for
+from .callbacks import receiver_fixture
 
 SUBMIT = "/apiframe/v2/music/generate"
 JOBS = "/apiframe/v2/jobs/"
@@ -59,49 +57,10 @@ def client(shared_client, emulator):
     return shared_client
 
 
-class Receiver:
-    """A studio stand-in that records each callback's raw body and headers, answering 200."""
+receiver = receiver_fixture("/hooks/apiframe/7/secret-token/")
 
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self._changed = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver._changed:
-                    receiver.received.append({"headers": dict(self.headers), "body": body, "json": json.loads(body)})
-                    receiver._changed.notify_all()
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/hooks/apiframe/7/secret-token/"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-
-    def wait_for(self, predicate, timeout: float = 3.0) -> list[dict]:
-        with self._changed:
-            self._changed.wait_for(lambda: predicate(self.received), timeout)
-            return list(self.received)
-
-    def wait_for_terminal(self) -> list[dict]:
-        return self.wait_for(lambda got: any(c["json"]["status"] in TERMINAL for c in got))
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
+def wait_for_terminal(receiver) -> list[dict]:
+    return receiver.wait_until(lambda got: any(c["json"]["status"] in TERMINAL for c in got))
 
 
 def submit(client, prompt="Calm piano over rain", headers=None, **fields):
@@ -479,7 +438,7 @@ def test_webhooks_are_signed_with_the_submitting_key_and_name_their_event(client
     emulator.configure(allow_http_webhooks=True)
     job_id = submit(client, webhookUrl=receiver.url).json()["jobId"]
 
-    received = receiver.wait_for_terminal()
+    received = wait_for_terminal(receiver)
 
     events = [callback["json"]["event"] for callback in received]
     assert events[-1] == "completed" and "progress" in events
@@ -502,7 +461,7 @@ def test_webhooks_are_signed_with_the_submitting_key_and_name_their_event(client
 def test_emulated_webhooks_pass_the_adapters_verification(client, emulator, receiver):
     emulator.configure(allow_http_webhooks=True)
     submit(client, webhookUrl=receiver.url, webhookEvents=["completed"])
-    callback = receiver.wait_for_terminal()[-1]
+    callback = wait_for_terminal(receiver)[-1]
     adapter = Apiframe(api_key=KEY, base_url="http://unused.test")
 
     state = adapter.parse_callback(callback["headers"], callback["body"])
@@ -515,7 +474,7 @@ def test_webhook_events_limit_what_is_posted(client, emulator, receiver):
     emulator.configure(allow_http_webhooks=True)
     job_id = submit(client, webhookUrl=receiver.url, webhookEvents=["completed"]).json()["jobId"]
 
-    received = receiver.wait_for_terminal()
+    received = wait_for_terminal(receiver)
     time.sleep(0.05)
 
     assert [callback["json"]["event"] for callback in receiver.received] == ["completed"]
@@ -527,7 +486,7 @@ def test_failed_job_posts_a_failed_event_with_the_error(client, emulator, receiv
     emulator.configure(allow_http_webhooks=True)
     submit(client, prompt="x [emulate:failed]", webhookUrl=receiver.url, webhookEvents=["failed", "completed"])
 
-    callback = receiver.wait_for_terminal()[-1]
+    callback = wait_for_terminal(receiver)[-1]
 
     assert callback["headers"]["X-Webhook-Event"] == "failed"
     assert callback["json"]["status"] == "FAILED" and callback["json"]["error"]
@@ -537,7 +496,7 @@ def test_failed_job_posts_a_failed_event_with_the_error(client, emulator, receiv
 def test_bad_signature_setting_sends_a_signature_the_adapter_refuses(client, emulator, receiver):
     emulator.configure(allow_http_webhooks=True, apiframe_bad_signature=True)
     submit(client, webhookUrl=receiver.url, webhookEvents=["completed"])
-    callback = receiver.wait_for_terminal()[-1]
+    callback = wait_for_terminal(receiver)[-1]
     adapter = Apiframe(api_key=KEY, base_url="http://unused.test")
 
     assert callback["headers"]["X-Webhook-Signature"] != expected_signature(callback["body"])

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
-import threading
 import time
 import wave
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
@@ -18,6 +15,7 @@ from providers.emulator.audio import parse_output_format, render
 from providers.emulator.config import ConfigError
 
 from ..conftest import wait_for
+from .callbacks import receiver_fixture
 
 MUSIC = "/pixazo/elevenlabs-music-api-368/v1/elevenlabs-music-api-request"
 SPEECH = "/pixazo/eleven-v3-alpha-954/v1/eleven-v3-alpha-request"
@@ -50,50 +48,7 @@ def client(shared_client, emulator):
     return shared_client
 
 
-class Receiver:
-    """A studio stand-in that records the callbacks it gets and answers them with queued status codes."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.answers: list[int] = []
-        self._changed = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver._changed:
-                    status = receiver.answers.pop(0) if receiver.answers else 200
-                    callback = {"path": self.path, "headers": dict(self.headers), "json": json.loads(body)}
-                    receiver.received.append(callback)
-                    receiver._changed.notify_all()
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/hooks/pixazo/secret-token"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-
-    def wait_for(self, count: int, timeout: float = 3.0) -> list[dict]:
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.received) >= count, timeout)
-            return list(self.received)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
-
+receiver = receiver_fixture("/hooks/pixazo/secret-token")
 
 def submit_music(client, prompt="Calm piano over rain", headers=None, **fields):
     return client.post(MUSIC, json={"prompt": prompt, **fields}, headers=headers or {})

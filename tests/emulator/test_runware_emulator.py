@@ -8,12 +8,10 @@ import base64
 import hashlib
 import io
 import json
-import threading
 import time
 import uuid
 import wave
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import mutagen.flac
@@ -31,6 +29,7 @@ from studio.catalog import BY_KEY
 from studio.models import Generation
 
 from ..conftest import wait_for
+from .callbacks import receiver_fixture
 
 ENDPOINT = "/runware"
 KEY = {"Authorization": "Bearer test-key"}
@@ -67,49 +66,7 @@ def client(shared_client, emu):
     return shared_client
 
 
-class Receiver:
-    """A studio stand-in that records the callbacks it gets and answers them with queued status codes."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.answers: list[int] = []
-        self._changed = threading.Condition()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                with receiver._changed:
-                    status = receiver.answers.pop(0) if receiver.answers else 200
-                    receiver.received.append({"path": self.path, "headers": dict(self.headers), "json": json.loads(body)})
-                    receiver._changed.notify_all()
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._server.server_port}/hooks/runware/7/secret-token/"
-        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
-
-    def wait_for(self, count: int, timeout: float = 3.0) -> list[dict]:
-        with self._changed:
-            self._changed.wait_for(lambda: len(self.received) >= count, timeout)
-            return list(self.received)
-
-    def close(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
-
-@pytest.fixture
-def receiver():
-    receiver = Receiver()
-    yield receiver
-    receiver.close()
-
+receiver = receiver_fixture("/hooks/runware/7/secret-token/")
 
 def inference(task_uuid: str | None = None, prompt: str | None = "Warm lo-fi beat with vinyl crackle", **fields) -> dict:
     task = {
