@@ -21,12 +21,11 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import httpx
 
 from .audio import AudioSpec
 from .jobs import Job, Phase, uuid7
 from .markers import UnknownMarker, read_markers
-from .webhooks import WebhookDispatcher, WebhookPlan, is_loopback_url
+from .webhooks import WebhookDispatcher, WebhookPlan
 from .wsgi import BadJSON, Request, Response, json_response
 
 if TYPE_CHECKING:
@@ -241,32 +240,14 @@ class SignedWebhookDispatcher(WebhookDispatcher):
             return  # a reset forgot the job: its deliveries stop with it
         if payload["event"] not in plan.events or payload["status"] == "QUEUED":
             return
-        if plan.loopback_only and not is_loopback_url(plan.url):
-            self._stats.count("callbacks_skipped", job.request_id)
-            return
-        body = json.dumps(payload).encode()
+        super()._post(job, plan, payload, cancelled)
+
+    def extra_headers(self, plan: WebhookPlan, payload: dict, body: bytes) -> dict[str, str]:
+        assert isinstance(plan, SignedWebhookPlan)
         key = plan.signing_key
         if self._emulator.settings()["apiframe_bad_signature"]:
             key = f"not-{key}"
-        headers = {
-            "Content-Type": "application/json",
-            "User-Agent": "audio-studio-emulator/1",
-            "X-Webhook-Event": payload["event"],
-            "X-Webhook-Signature": webhook_signature(key, body),
-        }
-        for attempt in range(plan.retries + 1):
-            if attempt and cancelled.wait(plan.retry_delay * attempt):
-                return
-            self._stats.count("callback_attempts", job.request_id)
-            try:
-                response = httpx.post(plan.url, content=body, headers=headers, timeout=plan.timeout, trust_env=False)
-                if response.is_success:
-                    self._stats.count("callbacks_sent", job.request_id)
-                    return
-                log.info("webhook %s answered %s", plan.url, response.status_code)
-            except httpx.HTTPError as exc:
-                log.info("webhook %s failed: %s", plan.url, exc)
-        self._stats.count("callback_failures", job.request_id)
+        return {"X-Webhook-Event": payload["event"], "X-Webhook-Signature": webhook_signature(key, body)}
 
 
 # --- the API ---------------------------------------------------------------------------

@@ -84,12 +84,17 @@ class WebhookDispatcher:
         for _ in range(2 if plan.duplicate_terminal else 1):
             self._post(job, plan, terminal, cancelled)
 
+    def extra_headers(self, plan: WebhookPlan, payload: dict, body: bytes) -> dict[str, str]:
+        """What a provider adds to each callback (a signature, an event name)."""
+        return {}
+
     def _post(self, job: Job, plan: WebhookPlan, payload: dict, cancelled: threading.Event) -> None:
         if plan.loopback_only and not is_loopback_url(plan.url):
             self._stats.count("callbacks_skipped", job.request_id)
             return
         body = json.dumps(payload).encode()
         headers = {"Content-Type": "application/json", "User-Agent": "audio-studio-emulator/1"}
+        headers.update(self.extra_headers(plan, payload, body))
         for attempt in range(plan.retries + 1):
             if attempt and cancelled.wait(plan.retry_delay * attempt):
                 return
