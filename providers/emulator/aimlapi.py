@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from .audio import AudioSpec
-from .jobs import Job, Phase
+from .jobs import Job, Phase, job_timings
 from .markers import Markers, UnknownMarker, read_markers
 from .wsgi import BadJSON, Request, Response, json_response
 
@@ -325,8 +325,7 @@ class AimlApiAPI:
             model_id=model.model_id,
             params=params,
             audio=model.audio_for(params, settings),
-            queued_seconds=settings["queued_seconds"] * markers.time_factor,
-            total_seconds=max(settings["job_seconds"], settings["queued_seconds"]) * markers.time_factor,
+            **job_timings(settings, markers.time_factor),
             outcome=markers.outcome,
             mount_url=request.mount_url,
         )

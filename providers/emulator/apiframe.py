@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 
 from .audio import AudioSpec
-from .jobs import Job, Phase, uuid7
+from .jobs import Job, Phase, job_timings, uuid7
 from .markers import UnknownMarker, read_markers
 from .webhooks import WebhookDispatcher, WebhookPlan
 from .wsgi import BadJSON, Request, Response, json_response
@@ -314,8 +314,7 @@ class ApiframeAPI:
             model_id=MODEL_ID,
             params=params,
             audio=music_audio(params, settings),
-            queued_seconds=settings["queued_seconds"] * markers.time_factor,
-            total_seconds=max(settings["job_seconds"], settings["queued_seconds"]) * markers.time_factor,
+            **job_timings(settings, markers.time_factor),
             outcome=markers.outcome,
             mount_url=request.mount_url,
         )

@@ -79,3 +79,9 @@ def uuid7() -> uuid.UUID:
     value = value & ~(0xF << 76) | 0x7 << 76  # version
     value = value & ~(0x3 << 62) | 0x2 << 62  # RFC 4122 variant
     return uuid.UUID(int=value)
+
+
+def job_timings(settings: dict, time_factor: float = 1.0) -> dict[str, float]:
+    """`queued_seconds` and `total_seconds` for a new job, from the configuration and its markers."""
+    queued = settings["queued_seconds"] * time_factor
+    return {"queued_seconds": queued, "total_seconds": max(settings["job_seconds"], settings["queued_seconds"]) * time_factor}

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 from .audio import AudioSpec, parse_output_format
-from .jobs import Job, Phase, uuid7
+from .jobs import Job, Phase, job_timings, uuid7
 from .markers import Markers, UnknownMarker, read_markers
 from .webhooks import WebhookPlan
 from .wsgi import BadJSON, Request, Response, error_response, json_response, not_found
@@ -321,8 +321,7 @@ class PixazoAPI:
             model_id=model.model_id,
             params=params,
             audio=model.audio_for(params, settings),
-            queued_seconds=settings["queued_seconds"] * markers.time_factor,
-            total_seconds=max(settings["job_seconds"], settings["queued_seconds"]) * markers.time_factor,
+            **job_timings(settings, markers.time_factor),
             outcome=markers.outcome,
             mount_url=request.mount_url,
         )

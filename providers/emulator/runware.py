@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from .audio import Audio, render
-from .jobs import Job
+from .jobs import Job, job_timings
 from .markers import Markers, UnknownMarker, read_markers
 from .webhooks import WebhookPlan
 from .wsgi import BadJSON, Request, Response, json_response
@@ -510,8 +510,8 @@ class RunwareAPI:
         return job
 
     def _new_job(self, request: Request, task_uuid: str, params: dict, markers: Markers, settings: dict) -> RunwareJob:
-        queued = settings["queued_seconds"] * markers.time_factor
-        total = max(settings["job_seconds"], settings["queued_seconds"]) * markers.time_factor
+        timings = job_timings(settings, markers.time_factor)
+        queued, total = timings["queued_seconds"], timings["total_seconds"]
         count = params["numberResults"]
         seed_text = params["positivePrompt"] or repr(params.get("compositionPlan"))
         results = []
