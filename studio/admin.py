@@ -1,4 +1,8 @@
-from django.contrib import admin
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.utils import timezone
 
 from .models import Generation, Membership, Project, Track, Transition
 
@@ -38,11 +42,42 @@ class TrackInline(admin.TabularInline):
     readonly_fields = fields
 
 
+class StuckFilter(admin.SimpleListFilter):
+    """Pending jobs nothing has touched for longer than the sweep waits (SWEEP_QUIET_SECONDS)."""
+
+    title = "stuck"
+    parameter_name = "stuck"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Pending and quiet")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            quiet_since = timezone.now() - timedelta(seconds=settings.SWEEP_QUIET_SECONDS)
+            return queryset.filter(state__in=Generation.PENDING_STATES, updated_at__lt=quiet_since)
+        return queryset
+
+
+@admin.action(description="Re-drive selected pending jobs (send each the step its state needs)")
+def redrive(modeladmin, request, queryset):
+    from .pipeline import redrive as redrive_jobs
+
+    sent = redrive_jobs(queryset)
+    skipped = queryset.count() - sent
+    modeladmin.message_user(request, f"Re-drove {sent} pending job(s).", messages.SUCCESS)
+    if skipped:
+        modeladmin.message_user(request, f"Skipped {skipped} job(s) that are not pending.", messages.WARNING)
+
+
 @admin.register(Generation)
 class GenerationAdmin(admin.ModelAdmin):
     # The callback token is a secret: never listed, never shown.
-    list_display = ["pk", "project", "model_key", "state", "provider_status", "created_by", "created_at", "finished_at"]
-    list_filter = ["state", "model_key"]
+    list_display = [
+        "pk", "project", "model_key", "state", "provider_status", "external_id", "created_by", "created_at", "updated_at", "finished_at",
+    ]  # fmt: skip
+    list_filter = ["state", StuckFilter, "model_key"]
+    date_hierarchy = "created_at"
+    actions = [redrive]
     search_fields = ["external_id", "project__name"]
     exclude = ["callback_token"]
     readonly_fields = ["external_id", "status_checks", "media", "created_at", "submitted_at", "started_at", "finished_at", "updated_at"]

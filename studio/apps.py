@@ -8,7 +8,15 @@ class StudioConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from . import signals  # noqa: F401  (a deleted track deletes its stored file)
+
         checks.register(check_providers)
+        checks.register(check_scheduler)
+        checks.register(check_storage)
+
+
+# Startup checks: `migrate`, `rundramatiq`, `crontab` and `check` print these, so an operator
+# sees what is missing or inconsistent before the first job.
 
 
 def check_providers(app_configs, **kwargs):
@@ -41,3 +49,39 @@ def check_providers(app_configs, **kwargs):
             )
         )
     return messages
+
+
+def check_scheduler(app_configs, **kwargs):
+    from django.conf import settings
+
+    if settings.BROKER_URL.startswith("amqp") and not settings.SCHEDULER_REDIS_URL:
+        return [
+            checks.Info(
+                "The scheduler has no lock on RabbitMQ: run exactly one `manage.py crontab`.",
+                hint="Set SCHEDULER_REDIS_URL to a Redis to let several schedulers stand by for each other.",
+                id="studio.I002",
+            )
+        ]
+    return []
+
+
+def check_storage(app_configs, **kwargs):
+    """S3 configured but unreachable (wrong endpoint, bucket or credentials)."""
+    from django.conf import settings
+    from django.core.files.storage import default_storage
+
+    if not settings.AWS_STORAGE_BUCKET_NAME or not hasattr(default_storage, "bucket"):
+        return []
+    try:
+        default_storage.connection.meta.client.head_bucket(Bucket=settings.AWS_STORAGE_BUCKET_NAME)
+    except Exception as exc:
+        return [
+            checks.Warning(
+                f"The S3 bucket {settings.AWS_STORAGE_BUCKET_NAME!r} cannot be reached: "
+                f"{type(exc).__name__}: {exc}. Finished jobs cannot store their audio.",
+                hint="Check AWS_S3_ENDPOINT_URL, AWS_STORAGE_BUCKET_NAME and the credentials "
+                "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).",
+                id="studio.W003",
+            )
+        ]
+    return []

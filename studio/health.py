@@ -1,6 +1,7 @@
 """Probes for load balancers and orchestrators: /healthz (the process answers) and /readyz
 (the database and the broker answer too)."""
 
+import copy
 import logging
 
 import dramatiq
@@ -25,17 +26,32 @@ def _database_ok() -> bool:
         return True
     except Exception:
         log.warning("readiness: database unreachable", exc_info=True)
+        connection.close_if_unusable_or_obsolete()
         return False
 
 
+def _rabbitmq_ok(broker) -> None:
+    import pika
+
+    # A fresh, quickly-failing connection: the broker's own per-thread one may be stale.
+    parameters = broker.parameters if isinstance(broker.parameters, list) else [broker.parameters]
+    parameters = [copy.deepcopy(p) for p in parameters]
+    for p in parameters:
+        p.connection_attempts, p.retry_delay, p.socket_timeout = 1, 0, 3
+    pika.BlockingConnection(parameters).close()
+
+
 def _broker_ok() -> bool:
+    from dramatiq.brokers.rabbitmq import RabbitmqBroker
+    from dramatiq.brokers.redis import RedisBroker
+
     broker = dramatiq.get_broker()
     try:
-        if hasattr(broker, "client"):  # Redis
+        if isinstance(broker, RedisBroker):
             broker.client.ping()
-        elif hasattr(broker, "connection"):  # RabbitMQ: opening the channel is the check
-            broker.connection.channel
-        return True
+        elif isinstance(broker, RabbitmqBroker):
+            _rabbitmq_ok(broker)
+        return True  # the embedded StubBroker lives in this process
     except Exception:
         log.warning("readiness: broker unreachable", exc_info=True)
         return False
@@ -47,3 +63,18 @@ def readyz(request):
     checks = {"database": _database_ok(), "broker": _broker_ok()}
     status = 200 if all(checks.values()) else 503
     return JsonResponse({"status": "ok" if status == 200 else "unavailable", **checks}, status=status)
+
+
+PROBES = {"/healthz": healthz, "/readyz": readyz}
+
+
+class ProbeMiddleware:
+    """Answer the probes before anything checks the Host header or redirects to https:
+    orchestrators call a container by its bare address over plain http."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        probe = PROBES.get(request.path_info)
+        return probe(request) if probe else self.get_response(request)

@@ -350,12 +350,21 @@ def sweep(*, quiet_seconds: float | None = None) -> int:
     """Re-drive every unfinished generation that has gone quiet; answer how many."""
     quiet = settings.SWEEP_QUIET_SECONDS if quiet_seconds is None else quiet_seconds
     quiet_since = timezone.now() - timedelta(seconds=quiet)
-    stale = Generation.objects.filter(state__in=Generation.PENDING_STATES, updated_at__lt=quiet_since).values_list(
-        "pk", "state", "status_checks"
-    )
+    stale = Generation.objects.filter(state__in=Generation.PENDING_STATES, updated_at__lt=quiet_since)
+    count = redrive(stale)
+    if count:
+        log.info("sweep re-drove %d quiet generations", count)
+    return count
+
+
+def redrive(generations) -> int:
+    """Send each pending generation in the queryset the nudge its state needs; answer how many.
+    Safe for a job that is still moving: every step re-checks the state it acts on."""
     actors = _actors()
     count = 0
-    for pk, state, checks in stale:
+    for pk, state, checks in generations.filter(state__in=Generation.PENDING_STATES).values_list(
+        "pk", "state", "status_checks"
+    ):
         count += 1
         if state == S.QUEUED:
             actors.submit_generation.send(pk)
@@ -367,6 +376,4 @@ def sweep(*, quiet_seconds: float | None = None) -> int:
         elif state == S.FETCHING:
             touch(pk, only_in=(S.FETCHING,))
             actors.fetch_audio.send(pk)
-    if count:
-        log.info("sweep re-drove %d quiet generations", count)
     return count

@@ -4,6 +4,7 @@ from django.db import transaction
 
 from .catalog import CatalogModel
 from .models import Generation, Membership, Project, Role
+from .transitions import log_move
 
 
 @transaction.atomic
@@ -19,6 +20,7 @@ def start_generation(*, project: Project, user, model: CatalogModel, params: dic
     with transaction.atomic():
         gen = Generation.objects.create(project=project, created_by=user, model_key=model.key, params=params)
         gen.transitions.create(from_state="", to_state=gen.state, reason="submitted from the studio")
+        log_move(gen.pk, "", gen.state, model_key=model.key, external_id="", reason="submitted from the studio")
         # The worker must see the committed row.
         transaction.on_commit(lambda: submit_generation.send(gen.pk))
     return gen

@@ -38,6 +38,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: probes answer before host checks and HTTPS redirects (they call the bare address).
+    "studio.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -86,6 +88,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # A database that does not answer fails readiness in seconds rather than hanging it.
+        DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -126,8 +131,17 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 MEDIA_ROOT = env.path("MEDIA_ROOT", default=BASE_DIR / "media")
 MEDIA_URL = "/media/"  # never served directly: audio goes through access-checked views
+# Audio lives on local disk (MEDIA_ROOT) unless AWS_STORAGE_BUCKET_NAME names a bucket on an
+# S3-compatible store; the settings below are django-storages' own, read from the environment.
+AWS_STORAGE_BUCKET_NAME = env("AWS_STORAGE_BUCKET_NAME", default="")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {
+        "BACKEND": (
+            "storages.backends.s3.S3Storage"
+            if AWS_STORAGE_BUCKET_NAME
+            else "django.core.files.storage.FileSystemStorage"
+        )
+    },
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -136,6 +150,31 @@ STORAGES = {
         )
     },
 }
+
+if AWS_STORAGE_BUCKET_NAME:
+    from botocore.config import Config as _BotoConfig
+
+    # Credentials: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (or an instance role), read by boto3.
+    AWS_S3_ENDPOINT_URL = env("AWS_S3_ENDPOINT_URL", default=None)  # MinIO, R2, moto...; empty: AWS
+    AWS_S3_REGION_NAME = env("AWS_S3_REGION_NAME", default=None)
+    AWS_LOCATION = env("AWS_LOCATION", default="")  # a key prefix inside the bucket
+    AWS_DEFAULT_ACL = None  # objects stay private: the studio checks access before every download
+    AWS_S3_FILE_OVERWRITE = False
+    AWS_QUERYSTRING_AUTH = True
+    AWS_QUERYSTRING_EXPIRE = env.int("AWS_QUERYSTRING_EXPIRE", default=300)  # presigned links, seconds
+    # Set explicitly (so django-storages' own addressing/signature settings are folded in here):
+    # quick connect timeouts keep readiness and the startup check from hanging on a dead store.
+    AWS_S3_CLIENT_CONFIG = _BotoConfig(
+        s3={"addressing_style": env("AWS_S3_ADDRESSING_STYLE", default="auto")},
+        signature_version="s3v4",
+        connect_timeout=5,
+        read_timeout=60,
+        retries={"max_attempts": 3, "mode": "standard"},
+    )
+# How the browser gets audio from the store: "stream" (through the web process, any store) or
+# "redirect" (to a presigned link valid AWS_QUERYSTRING_EXPIRE seconds, when the store is S3 and
+# the browser can reach its endpoint). Access is checked first either way.
+AUDIO_DOWNLOADS = env("AUDIO_DOWNLOADS", default="stream")
 
 # --- Production hardening (python manage.py check --deploy is clean with DEBUG off) ---
 X_FRAME_OPTIONS = "DENY"
@@ -176,10 +215,17 @@ DRAMATIQ_BROKER = {
         "studio.worker_hooks.SweepOnBoot",
     ],
 }
+# Worker metrics for Prometheus (the `prometheus` extra): each `rundramatiq` serves them on
+# port 9191 (env dramatiq_prom_port). Off unless asked for.
+DRAMATIQ_PROMETHEUS = env.bool("DRAMATIQ_PROMETHEUS", default=False)
+if DRAMATIQ_PROMETHEUS:
+    DRAMATIQ_BROKER["MIDDLEWARE"].append("dramatiq.middleware.prometheus.Prometheus")
 DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # The sweep's schedule: `python manage.py crontab` runs it, holding a Redis lock so only one
-# scheduler fires per interval however many are started.
-DRAMATIQ_CRONTAB = {"REDIS_URL": env("SCHEDULER_REDIS_URL", default=BROKER_URL if BROKER_URL.startswith("redis") else "") or None}
+# scheduler fires per interval however many are started. On RabbitMQ the lock still needs a
+# Redis (SCHEDULER_REDIS_URL); without one, run exactly one scheduler (a system check says so).
+SCHEDULER_REDIS_URL = env("SCHEDULER_REDIS_URL", default=BROKER_URL if BROKER_URL.startswith("redis") else "")
+DRAMATIQ_CRONTAB = {"REDIS_URL": SCHEDULER_REDIS_URL or None}
 # In-process worker threads when there is no broker to share (runstudio starts them).
 EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=4)
 

@@ -7,6 +7,7 @@ moves a finished job backwards.
 
 from __future__ import annotations
 
+import json
 import logging
 
 from django.db import transaction
@@ -37,13 +38,16 @@ def move(generation_id: int, to: str, *, reason: str = "", only_from: tuple[str,
     """
     now = timezone.now()
     with transaction.atomic():
-        current = (
+        row = (
             Generation.objects.select_for_update()
             .filter(pk=generation_id)
-            .values_list("state", flat=True)
+            .values_list("state", "model_key", "external_id")
             .first()
         )
-        if current is None or to not in ALLOWED[current]:
+        if row is None:
+            return False
+        current, model_key, external_id = row
+        if to not in ALLOWED[current]:
             return False
         if only_from is not None and current not in only_from:
             return False
@@ -57,8 +61,27 @@ def move(generation_id: int, to: str, *, reason: str = "", only_from: tuple[str,
         Transition.objects.create(
             generation_id=generation_id, from_state=current, to_state=to, reason=reason[:300], at=now
         )
-    log.info("generation %s: %s -> %s (%s)", generation_id, current, to, reason)
+    log_move(generation_id, current, to, model_key=model_key, external_id=fields.get("external_id", external_id), reason=reason)
     return True
+
+
+def log_move(generation_id: int, from_state: str, to_state: str, *, model_key: str, external_id: str, reason: str) -> None:
+    """One logfmt line per move, also carried as record attributes for structured handlers.
+    Only ids and states: never parameters, tokens or keys."""
+    from .catalog import BY_KEY
+
+    model = BY_KEY.get(model_key)
+    fields = {
+        "generation_id": generation_id,
+        "from_state": from_state,
+        "to_state": to_state,
+        "provider": model.provider if model else "",
+        "model": model_key,
+        "external_id": external_id,
+        "reason": reason,
+    }
+    line = " ".join(f"{key}={json.dumps(value) if isinstance(value, str) else value}" for key, value in fields.items())
+    log.info("generation moved %s", line, extra=fields)
 
 
 def touch(generation_id: int, *, only_in: tuple[str, ...], **fields) -> bool:

@@ -3,7 +3,6 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.core.files.storage import default_storage
 from django.db.models import Count, Max, Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -11,7 +10,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
-from . import services
+from . import services, stored_files
 from .access import get_generation_for_user, get_membership, get_project_for_user, get_track_for_user
 from .catalog import available_models, get_model
 from .forms import GenerateForm, ProjectForm
@@ -247,8 +246,14 @@ def _card_or_redirect(request, gen: Generation, *, error: str = "") -> HttpRespo
 @require_GET
 def track_audio(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     track = get_track_for_user(request.user, track_id)
+    as_attachment = request.GET.get("download") == "1"
+    link = stored_files.presigned_url(
+        track.file.name, filename=track.download_name, content_type=track.content_type, as_attachment=as_attachment
+    )
+    if link:
+        return redirect(link)
     try:
-        fh = default_storage.open(track.file.name, "rb")
+        fh = stored_files.open_for_download(track.file.name)
     except FileNotFoundError:
         raise Http404("The audio file is missing") from None
     return file_response(
@@ -257,6 +262,6 @@ def track_audio(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
         size=track.size,
         content_type=track.content_type,
         filename=track.download_name,
-        as_attachment=request.GET.get("download") == "1",
+        as_attachment=as_attachment,
         etag=track.sha256,
     )
