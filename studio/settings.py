@@ -225,7 +225,11 @@ DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
 # scheduler fires per interval however many are started. On RabbitMQ the lock still needs a
 # Redis (SCHEDULER_REDIS_URL); without one, run exactly one scheduler (a system check says so).
 SCHEDULER_REDIS_URL = env("SCHEDULER_REDIS_URL", default=BROKER_URL if BROKER_URL.startswith("redis") else "")
-DRAMATIQ_CRONTAB = {"REDIS_URL": SCHEDULER_REDIS_URL or None}
+DRAMATIQ_CRONTAB = {
+    "REDIS_URL": SCHEDULER_REDIS_URL or None,
+    # How long a second scheduler waits for the lock before it gives up and exits.
+    "LOCK_BLOCKING_TIMEOUT": env.int("SCHEDULER_LOCK_WAIT_SECONDS", default=15),
+}
 # In-process worker threads when there is no broker to share (runstudio starts them).
 EMBEDDED_WORKER_THREADS = env.int("EMBEDDED_WORKER_THREADS", default=4)
 

@@ -101,3 +101,54 @@ def wait_for(predicate, *, timeout: float = 15.0, interval: float = 0.05):
             return value
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s")
+
+
+def closed_port() -> int:
+    """A loopback port nothing listens on (bound for a moment, then released)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def s3_server():
+    """A local S3-compatible server (moto in server mode) on a free loopback port."""
+    threaded = pytest.importorskip("moto.moto_server.threaded_moto_server", reason="moto is in the test extra")
+    server = threaded.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+S3_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "studio-test", "AWS_SECRET_ACCESS_KEY": "studio-test-secret"}
+
+
+@pytest.fixture
+def s3_bucket(settings, s3_server, monkeypatch):
+    """The studio's audio storage on a fresh bucket of the local S3 server, configured the way
+    the environment configures it in production (settings.py)."""
+    import uuid
+    from types import SimpleNamespace
+
+    import boto3
+    from botocore.config import Config
+
+    for name, value in S3_CREDENTIALS.items():
+        monkeypatch.setenv(name, value)
+    bucket = f"studio-{uuid.uuid4().hex[:12]}"
+    client = boto3.client("s3", endpoint_url=s3_server, region_name="us-east-1")
+    client.create_bucket(Bucket=bucket)
+    settings.AWS_STORAGE_BUCKET_NAME = bucket
+    settings.AWS_S3_ENDPOINT_URL = s3_server
+    settings.AWS_S3_REGION_NAME = "us-east-1"
+    settings.AWS_LOCATION = ""
+    settings.AWS_DEFAULT_ACL = None
+    settings.AWS_S3_FILE_OVERWRITE = False
+    settings.AWS_QUERYSTRING_AUTH = True
+    settings.AWS_QUERYSTRING_EXPIRE = 300
+    settings.AWS_S3_CLIENT_CONFIG = Config(s3={"addressing_style": "path"}, signature_version="s3v4")
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage"}}
+    return SimpleNamespace(client=client, name=bucket, endpoint=s3_server)
