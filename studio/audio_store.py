@@ -109,6 +109,8 @@ def store_stream(
         tmp.seek(0)
         for block in iter(lambda: tmp.read(CHUNK), b""):
             digest.update(block)
+        # Read from the local copy: on a remote store, reading back would fetch the whole file.
+        duration = audio_duration(File(tmp, name=f"audio.{extension}"))
         tmp.seek(0)
         name = default_storage.save(f"tracks/{project_id}/{secrets.token_hex(16)}.{extension}", File(tmp))
     return StoredAudio(
@@ -117,7 +119,7 @@ def store_stream(
         sha256=digest.hexdigest(),
         content_type=content_type,
         extension=extension,
-        duration_seconds=audio_duration(name),
+        duration_seconds=duration,
     )
 
 
@@ -132,10 +134,10 @@ def _wrap_raw(tmp, size: int, kind: str, sample_rate: int):
     return wrapped
 
 
-def audio_duration(name: str) -> float | None:
+def audio_duration(fh) -> float | None:
     try:
-        with default_storage.open(name, "rb") as fh:
-            info = mutagen.File(fh)
+        fh.seek(0)
+        info = mutagen.File(fh)
     except Exception:  # an unreadable header only costs us the duration
         return None
     length = getattr(getattr(info, "info", None), "length", None)

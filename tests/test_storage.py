@@ -48,6 +48,7 @@ def test_a_generation_finished_by_a_worker_lands_in_the_bucket(s3_bucket, projec
     assert object_keys(s3_bucket) == [track.file.name]
     body = s3_bucket.client.get_object(Bucket=s3_bucket.name, Key=track.file.name)["Body"].read()
     assert hashlib.sha256(body).hexdigest() == track.sha256 == emulator.emulator.media_sha256(gen.external_id)
+    assert track.duration_seconds and track.duration_seconds > 0.5  # read before the upload
 
     response = alice_client.get(f"/tracks/{track.pk}/audio/")
     assert response.status_code == 200
