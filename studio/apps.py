@@ -66,10 +66,18 @@ def check_scheduler(app_configs, **kwargs):
 
 
 def check_storage(app_configs, **kwargs):
-    """S3 configured but unreachable (wrong endpoint, bucket or credentials)."""
+    """How audio is served, and an S3 store configured but unreachable (wrong endpoint, bucket
+    or credentials)."""
     from django.conf import settings
     from django.core.files.storage import default_storage
 
+    if settings.AUDIO_DOWNLOADS not in ("stream", "redirect"):
+        return [
+            checks.Error(
+                f"AUDIO_DOWNLOADS is {settings.AUDIO_DOWNLOADS!r}: it must be stream or redirect.",
+                id="studio.E001",
+            )
+        ]
     if not settings.AWS_STORAGE_BUCKET_NAME or not hasattr(default_storage, "bucket"):
         return []
     try:

@@ -179,3 +179,8 @@ def test_a_file_that_cannot_be_deleted_does_not_fail_the_deletion(project, alice
     with django_capture_on_commit_callbacks(execute=True):
         track.delete()
     assert not Track.objects.filter(pk=track.pk).exists()
+
+
+def test_the_startup_check_refuses_an_unknown_download_mode(settings):
+    settings.AUDIO_DOWNLOADS = "presigned"
+    assert [m.id for m in check_storage(None)] == ["studio.E001"]
