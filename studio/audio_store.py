@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from .media_guard import check_media_url
+from .media_guard import MediaURLRefused, check_media_url
 
 CHUNK = 64 * 1024
 MAX_REDIRECTS = 3
@@ -102,7 +102,7 @@ def store_stream(
         kind = sniff(tmp.read(16))
         if kind is None:
             if declared_type.startswith("audio/"):
-                kind = (declared_type.split("/")[1].split(";")[0][:8] or "bin", declared_type)
+                kind = (_safe_extension(declared_type), declared_type[:100])
             else:
                 raise DownloadFailed("the provider sent something that is not audio", retryable=False)
         extension, content_type = kind
@@ -121,6 +121,12 @@ def store_stream(
         extension=extension,
         duration_seconds=duration,
     )
+
+
+def _safe_extension(content_type: str) -> str:
+    """The subtype of a provider's `audio/...` label, if it is a plain word: it ends up in a path."""
+    subtype = content_type.split("/", 1)[1].split(";")[0].strip().lower()
+    return subtype[:8] if subtype.isascii() and subtype.isalnum() else "bin"
 
 
 def _wrap_raw(tmp, size: int, kind: str, sample_rate: int):
@@ -150,7 +156,10 @@ _client = httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0), follow_redirect
 def download(url: str, *, project_id: int, provider_base_url: str, declared_type: str = "") -> StoredAudio:
     """Stream a provider's media URL into storage, checking every hop before connecting."""
     for _ in range(MAX_REDIRECTS + 1):
-        check_media_url(url, provider_base_url=provider_base_url)
+        try:
+            check_media_url(url, provider_base_url=provider_base_url)
+        except MediaURLRefused as exc:
+            raise DownloadFailed(f"the media link was refused: {exc}", retryable=False) from exc
         try:
             with _client.stream("GET", url) as response:
                 if response.is_redirect:

@@ -28,7 +28,7 @@ S = Generation.State
 
 MAX_SUBMIT_RETRIES = 6  # outages: about two minutes of backoff
 MAX_RATE_LIMITED_RETRIES = 40  # a busy plan is not a failure: keep waiting (up to ~30 min)
-MAX_FETCH_ATTEMPTS = 3
+MAX_FETCH_ATTEMPTS = 5  # each retry asks the provider for fresh media links first
 
 
 def _actors():
@@ -49,9 +49,17 @@ def backoff(attempt: int, *, first: float | None = None, cap: float | None = Non
 
 def callback_url(gen: Generation) -> str | None:
     base = settings.PUBLIC_BASE_URL
-    if not base.startswith("https://"):
+    if not (base.startswith("https://") or _is_loopback_http(base)):
         return None  # providers only call https endpoints; poll instead
     return f"{base}/hooks/{_model(gen).provider}/{gen.pk}/{gen.callback_token}/"
+
+
+def _is_loopback_http(base: str) -> bool:
+    """http://127.0.0.1:PORT: only the local emulator can call it, and it accepts http."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
 
 
 # --- Submit -----------------------------------------------------------------------
@@ -160,7 +168,8 @@ def _generate_now(gen: Generation, model: CatalogModel, adapter, attempt: int) -
 
 
 def _submit_failed(gen: Generation, exc: ProviderError, attempt: int) -> None:
-    if isinstance(exc, ProviderDown) and exc.maybe_accepted:
+    named = get_adapter(_model(gen).provider).client_names_job  # a resend is the same job: safe
+    if isinstance(exc, ProviderDown) and exc.maybe_accepted and not named:
         move(
             gen.pk,
             S.NEEDS_ATTENTION,

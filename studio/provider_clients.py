@@ -2,6 +2,7 @@
 
 from functools import cache
 
+import httpx
 from django.conf import settings
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
@@ -21,11 +22,14 @@ ADAPTER_CLASSES = {
 def get_adapter(provider: str) -> Adapter:
     config = settings.PROVIDERS[provider]
     adapter_class = import_string(ADAPTER_CLASSES[provider])
-    return adapter_class(api_key=config["api_key"], base_url=config["base_url"])
+    adapter = adapter_class(api_key=config["api_key"], base_url=config["base_url"])
+    if settings.PROVIDER_TIMEOUT_SECONDS and not adapter.synchronous:  # rendering APIs keep their long wait
+        adapter.client.timeout = httpx.Timeout(settings.PROVIDER_TIMEOUT_SECONDS, connect=5.0)
+    return adapter
 
 
 def _forget_adapters(*, setting, **kwargs):
-    if setting == "PROVIDERS":  # tests point providers at an emulator on a random port
+    if setting in ("PROVIDERS", "PROVIDER_TIMEOUT_SECONDS"):  # tests point providers at an emulator on a random port
         get_adapter.cache_clear()
 
 

@@ -273,6 +273,8 @@ PROVIDER_CONCURRENCY = {
 }
 
 # How the pipeline waits on providers (seconds).
+# How long one request to an asynchronous provider may take; 0 keeps the adapter's own (30 s).
+PROVIDER_TIMEOUT_SECONDS = env.float("PROVIDER_TIMEOUT_SECONDS", default=0)
 POLL_FIRST_DELAY = env.float("POLL_FIRST_DELAY", default=2.0)
 POLL_FIRST_DELAY_WITH_CALLBACK = env.float("POLL_FIRST_DELAY_WITH_CALLBACK", default=30.0)
 POLL_MAX_DELAY = env.float("POLL_MAX_DELAY", default=30.0)

@@ -231,7 +231,7 @@ class SignedWebhookDispatcher(WebhookDispatcher):
     """
 
     def __init__(self, emulator: Emulator) -> None:
-        super().__init__(emulator.counters)
+        super().__init__(emulator.counters, emulator.faults)
         self._emulator = emulator
 
     def _post(self, job: Job, plan: WebhookPlan, payload: dict, cancelled: threading.Event) -> None:

@@ -13,6 +13,7 @@ from typing import Any, Iterable, Protocol
 
 from . import admin
 from .config import DEFAULTS, validated
+from .faults import FaultInjector
 from .jobs import Job
 from .stats import Stats
 from .webhooks import WebhookDispatcher
@@ -53,7 +54,8 @@ class Emulator:
         self._config = dict(self._initial_config)
         self._jobs: dict[str, Job] = {}
         self.counters = Stats()
-        self.webhooks = WebhookDispatcher(self.counters)
+        self.faults = FaultInjector(self.counters, self.settings)
+        self.webhooks = WebhookDispatcher(self.counters, self.faults)
         self.providers: dict[str, ProviderAPI] = {cls.name: cls(self) for cls in _provider_classes()}
 
     # --- state, for providers and tests ---
@@ -77,7 +79,8 @@ class Emulator:
             self._jobs.clear()
             self._config = dict(self._initial_config)
             self.counters = Stats()
-            self.webhooks = WebhookDispatcher(self.counters)
+            self.faults = FaultInjector(self.counters, self.settings)
+            self.webhooks = WebhookDispatcher(self.counters, self.faults)
 
     def close(self) -> None:
         self.webhooks.cancel_all()
@@ -127,7 +130,7 @@ class Emulator:
         if mount == admin.MOUNT:
             return admin.handle(self, request)
         if mount in self.providers:
-            return self.providers[mount].handle(request)
+            return self.faults.around(request, lambda: self.providers[mount].handle(request))
         if path == "/":
             return json_response(200, {"emulator": "audio-studio", "providers": sorted(self.providers)})
         return not_found()

@@ -33,6 +33,17 @@ DEFAULTS: dict[str, Any] = {
     # Answer every Apiframe submission 503, as the API does during a queue or database outage.
     "apiframe_unavailable": False,
     # --- runware ---
+    # Random faults (faults.py): each rate is a probability per eligible request, 0 to 1.
+    "fault_seed": 0,
+    "fault_429_rate": 0.0,
+    "fault_500_rate": 0.0,
+    "fault_timeout_rate": 0.0,  # the answer is held for fault_timeout_seconds (the job is created)
+    "fault_timeout_seconds": 5.0,
+    "fault_malformed_rate": 0.0,  # the answer is cut short and not JSON (the job is created)
+    "fault_expired_media_rate": 0.0,  # a media URL answers 403 "Request has expired"
+    "fault_truncated_media_rate": 0.0,  # a media file ends halfway through its Content-Length
+    "fault_duplicate_callback_rate": 0.0,  # the terminal callback is sent twice
+    "fault_out_of_order_callback_rate": 0.0,  # a stale progress callback follows the terminal one
 }
 
 
@@ -61,4 +72,6 @@ def _checked(key: str, value: Any, default: Any) -> Any:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
         raise ConfigError(f"{key} must be a non-negative number")
+    if key.endswith("_rate") and value > 1:
+        raise ConfigError(f"{key} is a probability: between 0 and 1")
     return type(default)(value)

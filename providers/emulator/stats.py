@@ -15,6 +15,7 @@ TALLIES = {
     "callback_failures": "by_request_id",  # gave up after the retries
     "callbacks_skipped": "by_request_id",  # not posted because the URL is off this machine
     "media_fetches": "by_request_id",
+    "faults_injected": "by_kind",  # faults.py
 }
 
 

@@ -7,13 +7,16 @@ import json
 import logging
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
 import httpx
 
 from .jobs import Job
 from .stats import Stats
+
+if TYPE_CHECKING:
+    from .faults import FaultInjector
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +46,9 @@ def is_loopback_url(url: str) -> bool:
 
 
 class WebhookDispatcher:
-    def __init__(self, stats: Stats) -> None:
+    def __init__(self, stats: Stats, faults: FaultInjector | None = None) -> None:
         self._stats = stats
+        self._faults = faults
         self._cancelled = threading.Event()
 
     def follow(self, job: Job, plan: WebhookPlan, document: Callable[[], dict]) -> None:
@@ -71,6 +75,13 @@ class WebhookDispatcher:
     def _deliver_all(
         self, job: Job, plan: WebhookPlan, document: Callable[[], dict], cancelled: threading.Event
     ) -> None:
+        faults = self._faults.callback_faults() if self._faults else set()
+        stale = None
+        if "out_of_order_callback" in faults:
+            # A progress report captured mid-job, delivered after the terminal one.
+            if cancelled.wait(max(0.0, job.queued_seconds - job.elapsed()) + _AFTER_DEADLINE):
+                return
+            stale = document()
         if plan.sync_interval:
             next_tick = plan.sync_interval
             while next_tick < job.total_seconds:
@@ -81,8 +92,11 @@ class WebhookDispatcher:
         if cancelled.wait(job.seconds_until_done() + _AFTER_DEADLINE):
             return
         terminal = document()
-        for _ in range(2 if plan.duplicate_terminal else 1):
+        repeats = 2 if plan.duplicate_terminal or "duplicate_callback" in faults else 1
+        for _ in range(repeats):
             self._post(job, plan, terminal, cancelled)
+        if stale is not None:
+            self._post(job, plan, stale, cancelled)
 
     def extra_headers(self, plan: WebhookPlan, payload: dict, body: bytes) -> dict[str, str]:
         """What a provider adds to each callback (a signature, an event name)."""

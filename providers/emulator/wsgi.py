@@ -58,12 +58,13 @@ class Response:
     body: bytes = b""
     content_type: str = "application/json"
     headers: list[tuple[str, str]] = field(default_factory=list)
+    declared_length: int | None = None  # a Content-Length other than the body's (a truncated answer)
 
     def wsgi_status(self) -> str:
         return f"{self.status} {HTTPStatus(self.status).phrase}"
 
     def wsgi_headers(self) -> list[tuple[str, str]]:
-        return [("Content-Type", self.content_type), ("Content-Length", str(len(self.body))), *self.headers]
+        return [("Content-Type", self.content_type), ("Content-Length", str(self.declared_length or len(self.body))), *self.headers]
 
 
 def json_response(status: int, data: Any, headers: list[tuple[str, str]] | None = None) -> Response:
