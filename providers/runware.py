@@ -118,7 +118,7 @@ class Runware(Adapter):
     label = "Runware"
     accepts_callbacks = True
     callbacks_are_hints = True  # unsigned, one call per result: a poll tells the whole task
-    idempotent_submits = True  # we name the task, so resubmitting after a lost answer is safe
+    client_names_job = True  # we name the task (taskUUID), so resubmitting after a lost answer is safe
 
     def __init__(self, *, api_key: str, base_url: str):
         super().__init__(api_key=api_key, base_url=base_url)

@@ -41,7 +41,10 @@ def check_providers(app_configs, **kwargs):
                 id="studio.I001",
             )
         )
-    if settings.PUBLIC_BASE_URL and not settings.PUBLIC_BASE_URL.startswith("https://"):
+    from .pipeline import is_loopback_http
+
+    base = settings.PUBLIC_BASE_URL
+    if base and not base.startswith("https://") and not is_loopback_http(base):
         messages.append(
             checks.Warning(
                 "PUBLIC_BASE_URL is not https: providers will not call back; jobs are polled instead.",

@@ -11,6 +11,8 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.files.storage import default_storage
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -49,12 +51,12 @@ def backoff(attempt: int, *, first: float | None = None, cap: float | None = Non
 
 def callback_url(gen: Generation) -> str | None:
     base = settings.PUBLIC_BASE_URL
-    if not (base.startswith("https://") or _is_loopback_http(base)):
+    if not (base.startswith("https://") or is_loopback_http(base)):
         return None  # providers only call https endpoints; poll instead
     return f"{base}/hooks/{_model(gen).provider}/{gen.pk}/{gen.callback_token}/"
 
 
-def _is_loopback_http(base: str) -> bool:
+def is_loopback_http(base: str) -> bool:
     """http://127.0.0.1:PORT: only the local emulator can call it, and it accepts http."""
     from urllib.parse import urlsplit
 
@@ -75,6 +77,7 @@ def submit(generation_id: int, attempt: int = 0) -> None:
         # A worker died mid-submit, but the job's id is ours: sending it again is the same job.
         if not move(gen.pk, S.QUEUED, reason="interrupted while submitting; resending the same job id"):
             return
+        gen.state = S.QUEUED
     if gen.state == S.SUBMITTING:
         # Our claim is still there, so a worker died (or crashed) while calling the provider:
         # it may have accepted the job. Resubmitting blindly could pay twice.
@@ -313,7 +316,11 @@ def fetch(generation_id: int) -> None:
                 provider_base_url=provider_base_url,
                 declared_type=media.get("content_type", ""),
             )
-            save_track(gen, stored, position=position, media=media, count=len(gen.media))
+            try:
+                with transaction.atomic():
+                    save_track(gen, stored, position=position, media=media, count=len(gen.media))
+            except IntegrityError:  # a concurrent fetch (a sweep's re-drive) saved it first
+                default_storage.delete(stored.name)
     except DownloadFailed as exc:
         _fetch_failed(gen, exc)
         return

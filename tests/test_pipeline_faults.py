@@ -135,3 +135,69 @@ def test_the_provider_timeout_is_a_setting(settings):
     settings.PROVIDER_TIMEOUT_SECONDS = 2.5
     settings.PROVIDERS = {**settings.PROVIDERS}  # forget the cached adapters
     assert get_adapter("apiframe").client.timeout.read == 2.5
+
+
+@respx.mock
+def test_a_submit_interrupted_by_a_dead_worker_is_resent_at_once_where_the_client_names_the_job(
+    named_gen, empty_broker
+):
+    transitions.move(named_gen.pk, S.SUBMITTING, reason="the worker died mid-call")
+    route = respx.post(APIFRAME_SUBMIT).respond(200, json={"jobId": "j_1", "status": "QUEUED"})
+
+    pipeline.submit(named_gen.pk)
+
+    assert route.call_count == 1
+    assert route.calls[0].request.headers["Idempotency-Key"] == str(named_gen.client_ref)
+    named_gen.refresh_from_db()
+    assert (named_gen.state, named_gen.external_id) == (S.RUNNING, "j_1")
+
+
+def test_two_fetches_racing_for_one_job_store_one_track(fetching, empty_broker, monkeypatch):
+    from studio import audio_store
+
+    media_url = f"{PIXAZO_TEST_URL}/media/m_1/output.wav"
+    Generation.objects.filter(pk=fetching.pk).update(media=[{"url": media_url}])
+    stored_names = []
+    real_download = audio_store.download
+
+    def download_then_lose_the_race(*args, **kwargs):
+        stored = real_download(*args, **kwargs)
+        stored_names.append(stored.name)
+        if len(stored_names) == 1:
+            pipeline.fetch(fetching.pk)  # the sweep's fetch runs meanwhile and saves first
+        return stored
+
+    monkeypatch.setattr(pipeline, "download", download_then_lose_the_race)
+    with respx.mock:
+        respx.get(media_url).respond(200, content=b"RIFF" + b"\x00" * 100, headers={"Content-Type": "audio/wav"})
+        pipeline.fetch(fetching.pk)
+
+    fetching.refresh_from_db()
+    assert fetching.state == S.SUCCEEDED
+    track = fetching.tracks.get()
+    from django.core.files.storage import default_storage
+
+    assert [default_storage.exists(n) for n in stored_names] == [n == track.file.name for n in stored_names]
+
+
+@pytest.mark.parametrize(("provider", "named"), [("apiframe", True), ("runware", True), ("pixazo", False), ("aimlapi", False)])
+def test_which_adapters_name_their_jobs(provider, named):
+    """Only APIs that take the studio's id for the job may be resent after an unknown outcome."""
+    from studio.provider_clients import get_adapter
+
+    assert get_adapter(provider).client_names_job is named
+
+
+@respx.mock
+def test_a_runware_submit_that_timed_out_is_resent_under_the_same_task_uuid(project, alice, empty_broker):
+    gen = Generation.objects.create(
+        project=project, created_by=alice, model_key="runware-eleven-music", params={"positivePrompt": "Calm piano"}
+    )
+    route = respx.post("https://runware.test").mock(side_effect=httpx.ReadTimeout("slow"))
+
+    pipeline.submit(gen.pk)
+
+    gen.refresh_from_db()
+    assert gen.state == S.QUEUED
+    assert str(gen.client_ref) in route.calls[0].request.content.decode()
+    assert [m.args for m in sent(empty_broker, "submit_generation")] == [(gen.pk, 1)]
