@@ -111,9 +111,11 @@ def test_jobs_survive_random_faults_and_killed_workers(project, alice, fault_emu
     began = time.monotonic()
     ids = start_jobs(project, alice, 200)
     pending_at_kill = []
+    # Kill only once the worker is at work, so every kill lands mid-run.
+    assert wait_until(lambda: Generation.objects.filter(pk__in=ids, state=S.SUCCEEDED).exists(), timeout=60)
     with Sweeper(every=3.0) as sweeper:
         for _ in range(5):
-            time.sleep(rng.uniform(4.0, 8.0))
+            time.sleep(rng.uniform(3.0, 7.0))
             left = pending(ids)
             if not left:
                 break
