@@ -33,7 +33,10 @@ def provider_callback(request: HttpRequest, provider: str, generation_id: int, t
         return _not_found()
     if not constant_time_compare(token, gen.callback_token):
         return _not_found()
-    if int(request.headers.get("Content-Length") or 0) > MAX_CALLBACK_BYTES:
+    declared = request.headers.get("Content-Length") or "0"
+    if not declared.isdigit():
+        return JsonResponse({"error": "bad Content-Length"}, status=400)
+    if int(declared) > MAX_CALLBACK_BYTES:
         return JsonResponse({"error": "body too large"}, status=413)
     body = request.read(MAX_CALLBACK_BYTES + 1)
     if len(body) > MAX_CALLBACK_BYTES:
