@@ -21,6 +21,7 @@ from django.core.files.storage import default_storage
 from .media_guard import MediaURLRefused, check_media_url
 
 CHUNK = 64 * 1024
+PAGE_TYPES = frozenset({"text/html", "text/plain", "text/xml", "application/json", "application/xml"})
 MAX_REDIRECTS = 3
 
 # Leading bytes → (extension, content type).
@@ -170,6 +171,9 @@ def download(url: str, *, project_id: int, provider_base_url: str, declared_type
                 if not response.is_success:
                     raise DownloadFailed(f"the media host answered {response.status_code}", retryable=True)
                 declared = response.headers.get("Content-Type", declared_type)
+                if declared.split(";")[0].strip().lower() in PAGE_TYPES:
+                    # An error or sign-in page served with 200 (an expired CDN link): not audio.
+                    raise DownloadFailed(f"the media link answered a page ({declared[:40]})", retryable=True)
                 stored = store_stream(
                     response.iter_bytes(CHUNK), project_id=project_id, declared_type=declared
                 )

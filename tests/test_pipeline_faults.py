@@ -201,3 +201,16 @@ def test_a_runware_submit_that_timed_out_is_resent_under_the_same_task_uuid(proj
     assert gen.state == S.QUEUED
     assert str(gen.client_ref) in route.calls[0].request.content.decode()
     assert [m.args for m in sent(empty_broker, "submit_generation")] == [(gen.pk, 1)]
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "application/json", "application/xml"])
+def test_a_page_served_instead_of_audio_is_not_stored_and_asks_for_fresh_links(fetching, empty_broker, content_type):
+    media_url = f"{PIXAZO_TEST_URL}/media/m_1/output.wav"
+    Generation.objects.filter(pk=fetching.pk).update(media=[{"url": media_url}])
+    with respx.mock:
+        respx.get(media_url).respond(200, content=b"RIFF" + b"\x00" * 100, headers={"Content-Type": content_type})
+        pipeline.fetch(fetching.pk)
+
+    fetching.refresh_from_db()
+    assert fetching.state == S.RUNNING and not fetching.tracks.exists()
+    assert "answered a page" in fetching.transitions.last().reason
