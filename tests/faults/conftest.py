@@ -7,19 +7,15 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import threading
 import time
-from pathlib import Path
 
 import pytest
 from django.conf import settings
-from django.db import connection
 
 from ..conftest import PROVIDER_NAMES
+from ..integration.conftest import Workers, database_url
 
-ROOT = Path(__file__).resolve().parents[2]
 API_KEY = "emulator-key"
 
 # Short timings so a few hundred jobs finish in minutes on a small machine.
@@ -39,47 +35,20 @@ def needs_redis():
         pytest.skip("fault runs need the real broker: set BROKER_URL=redis://...")
 
 
-def database_url() -> str:
-    db = connection.settings_dict
-    if db["ENGINE"] == "django.db.backends.sqlite3":
-        return f"sqlite:///{db['NAME']}"
-    auth = db["USER"] + (f":{db['PASSWORD']}" if db.get("PASSWORD") else "")
-    return f"postgres://{auth}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+class KillableWorkers(Workers):
+    """The integration tests' worker processes, plus SIGKILL of the newest one: no goodbye."""
 
-
-class WorkerProcess:
-    """`python manage.py rundramatiq` in its own process group, killable with SIGKILL."""
-
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
-        self.kills = 0
-        self.starts = 0
-
-    def start(self) -> None:
-        log = open(self.log_path, "ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "8"],
-            cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-        )
-        log.close()
-        self.starts += 1
+    kills: int = 0
 
     def kill(self) -> None:
-        """SIGKILL the whole group (the dramatiq parent and its worker process): no goodbye."""
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        process = self.processes[-1]
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)  # the group: the dramatiq parent and its worker
+            process.wait(timeout=10)
             self.kills += 1
 
-    def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-
     def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        return "\n".join(self.logs().splitlines()[-lines:])
 
 
 @pytest.fixture
@@ -108,16 +77,18 @@ def worker_process(transactional_db, fault_emulator, live_server, settings, tmp_
         "BROKER_URL": settings.BROKER_URL,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PUBLIC_BASE_URL": live_server.url,
+        "SCHEDULER_REDIS_URL": "",
         **WORKER_ENV,
     }
     for name in PROVIDER_NAMES:
         env[f"{name.upper()}_API_KEY"] = API_KEY
         env[f"{name.upper()}_BASE_URL"] = f"{fault_emulator.base_url}/{name}"
     settings.PUBLIC_BASE_URL = live_server.url
-    worker = WorkerProcess(env, tmp_path / "worker.log")
-    worker.start()
-    yield worker
-    worker.stop()
+    workers = KillableWorkers(env=env, log_dir=tmp_path)
+    workers.start()
+    yield workers
+    workers.kill()
+    workers.stop_all()
 
 
 class Sweeper:
