@@ -4,7 +4,7 @@ outsider cannot even learn that an object exists."""
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from .models import Generation, Membership, Project, Role, Track
+from .models import ROLE_RANK, Generation, Membership, Project, Role, ShareLink, Track
 
 
 def get_membership(user, project_id: int, role: str = Role.VIEWER) -> Membership:
@@ -32,3 +32,30 @@ def get_track_for_user(user, track_id: int, role: str = Role.VIEWER) -> Track:
     track = get_object_or_404(Track, pk=track_id)
     get_membership(user, track.project_id, role)
     return track
+
+
+def get_track_with_membership(user, track_id: int, role: str = Role.VIEWER) -> tuple[Track, Membership]:
+    """The track and the user's membership of its project (for pages that show what the role allows)."""
+    track = get_object_or_404(Track.objects.select_related("generation__created_by", "project"), pk=track_id)
+    return track, get_membership(user, track.project_id, role)
+
+
+def projects_for_user(user, role: str = Role.VIEWER):
+    """Every project where the user holds `role` or better."""
+    roles = [r for r, rank in ROLE_RANK.items() if rank >= ROLE_RANK[role]]
+    return Project.objects.filter(memberships__user=user, memberships__role__in=roles)
+
+
+def tracks_for_user(user, project_id: int, track_ids, role: str = Role.VIEWER):
+    """The tracks among `track_ids` that are in the project, once the user's role there is checked."""
+    get_membership(user, project_id, role)
+    ids = [int(i) for i in track_ids if str(i).isdigit()]
+    return Track.objects.filter(project_id=project_id, pk__in=ids)
+
+
+def get_live_share_link(token: str) -> ShareLink:
+    """A link that exists, is not revoked and has not expired; otherwise 404, saying nothing of which."""
+    link = ShareLink.objects.select_related("project", "track").filter(token=token).first()
+    if link is None or not link.is_live():
+        raise Http404("No such link")
+    return link

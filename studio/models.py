@@ -165,6 +165,25 @@ def track_upload_to(track, filename):
     return f"tracks/{track.project_id}/{secrets.token_hex(16)}{filename[filename.rfind('.'):]}"
 
 
+class Tag(models.Model):
+    """A word a project's members sort tracks by; names are unique within a project."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=40)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["project", "name"], name="one_tag_name_per_project")]
+
+    def __str__(self):
+        return self.name
+
+
+def search_words(text: str) -> str:
+    """Searchable form of text: case-folded, whitespace collapsed. Queries are folded the same way."""
+    return " ".join(text.casefold().split())
+
+
 class Track(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="tracks")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tracks")
@@ -177,15 +196,33 @@ class Track(models.Model):
     sha256 = models.CharField(max_length=64)
     duration_seconds = models.FloatField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    favorite = models.BooleanField(default=False)  # the team's star, shared by every member
+    tags = models.ManyToManyField(Tag, blank=True, related_name="tracks")
+    # Title and prompt, case-folded, in one column: one (trigram) index serves the search.
+    search_text = models.TextField(blank=True, default="", editable=False)
 
     class Meta:
         ordering = ["generation", "position"]
         constraints = [
             models.UniqueConstraint(fields=["generation", "position"], name="one_track_per_position")
         ]
+        indexes = [
+            models.Index(fields=["project", "-created_at", "-id"], name="track_project_recent"),
+            models.Index(fields=["project", "title"], name="track_project_title"),
+            models.Index(fields=["project", "duration_seconds"], name="track_project_duration"),
+        ]
 
     def __str__(self):
         return self.title
+
+    def save(self, *args, **kwargs):
+        self.search_text = self.searchable_text()
+        if kwargs.get("update_fields") is not None and "title" in kwargs["update_fields"]:
+            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        super().save(*args, **kwargs)
+
+    def searchable_text(self) -> str:
+        return search_words(f"{self.title}\n{self.generation.prompt}")
 
     @property
     def download_name(self) -> str:
@@ -193,3 +230,37 @@ class Track(models.Model):
 
         stem = slugify(self.title)[:80].strip("-") or f"track-{self.pk}"
         return f"{stem}.{self.extension}"
+
+
+def new_share_token() -> str:
+    return secrets.token_urlsafe(24)  # 192 random bits
+
+
+class ShareLink(models.Model):
+    """A public link to one track or to a whole project, until it expires or is revoked."""
+
+    token = models.CharField(max_length=64, unique=True, default=new_share_token, editable=False)
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="share_links")
+    track = models.ForeignKey(Track, on_delete=models.CASCADE, null=True, blank=True, related_name="share_links")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="share_links"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    allow_download = models.BooleanField(default=False)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    plays = models.PositiveIntegerField(default=0)
+    downloads = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Share link to {self.track or self.project}"
+
+    def get_absolute_url(self):
+        return reverse("share", args=[self.token])
+
+    def is_live(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)

@@ -1,9 +1,16 @@
 """What the views ask for: small functions with keyword-only arguments."""
 
+from collections.abc import Iterable
+from datetime import datetime
+
+from django.contrib.auth import get_user_model
+from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
 
 from .catalog import CatalogModel
-from .models import Generation, Membership, Project, Role
+from .models import Generation, Membership, Project, Role, ShareLink, Tag, Track
 from .transitions import log_move
 
 
@@ -80,3 +87,157 @@ def resubmit_generation(*, generation: Generation) -> bool:
     if moved:
         transaction.on_commit(lambda: submit_generation.send(generation.pk))
     return moved
+
+
+# --- Projects and members ---------------------------------------------------------
+
+
+class NotAllowed(Exception):
+    """A request the user may make but that cannot be done, in words for the page."""
+
+
+def update_project(*, project: Project, name: str, description: str) -> Project:
+    project.name, project.description = name, description
+    project.save(update_fields=["name", "description"])
+    return project
+
+
+def set_archived(*, project: Project, archived: bool) -> None:
+    project.archived_at = timezone.now() if archived else None
+    project.save(update_fields=["archived_at"])
+
+
+def _delete_files_after_commit(names: Iterable[str]) -> None:
+    """Files go only once the rows are gone for good: a rolled-back delete keeps its audio."""
+    names = [n for n in names if n]
+
+    def delete():
+        for name in names:
+            default_storage.delete(name)
+
+    transaction.on_commit(delete)
+
+
+@transaction.atomic
+def delete_project(*, project: Project) -> None:
+    _delete_files_after_commit(project.tracks.values_list("file", flat=True))
+    project.delete()
+
+
+def add_member(*, project: Project, who: str, role: str) -> Membership:
+    """Add an existing account, named by username or e-mail address."""
+    who = who.strip()
+    if role not in (Role.EDITOR, Role.VIEWER):
+        raise NotAllowed("Choose editor or viewer.")
+    users = get_user_model().objects.filter(Q(username__iexact=who) | Q(email__iexact=who), is_active=True)
+    matches = list(users[:2]) if who else []
+    if len(matches) != 1:
+        raise NotAllowed(f"No single account has the username or e-mail address “{who}”.")
+    user = matches[0]
+    if project.memberships.filter(user=user).exists():
+        raise NotAllowed(f"{user.get_username()} is already a member.")
+    return Membership.objects.create(project=project, user=user, role=role)
+
+
+def change_role(*, membership: Membership, role: str) -> None:
+    if membership.role == Role.OWNER or role not in (Role.EDITOR, Role.VIEWER):
+        raise NotAllowed("The owner's role cannot change; members are editors or viewers.")
+    membership.role = role
+    membership.save(update_fields=["role"])
+
+
+def remove_member(*, membership: Membership) -> None:
+    if membership.role == Role.OWNER:
+        raise NotAllowed("The owner cannot be removed.")
+    membership.delete()
+
+
+# --- Tracks -----------------------------------------------------------------------
+
+
+def rename_track(*, track: Track, title: str) -> None:
+    track.title = title
+    track.save(update_fields=["title"])
+
+
+def set_favorite(*, tracks, favorite: bool) -> int:
+    return Track.objects.filter(pk__in=[t.pk for t in tracks]).update(favorite=favorite)
+
+
+def parse_tags(text: str) -> list[str]:
+    """"drums, Intro , drums" → ["drums", "Intro"]: trimmed, de-duplicated, at most 40 characters each."""
+    names: list[str] = []
+    for name in text.split(","):
+        name = " ".join(name.split())[:40]
+        if name and name.casefold() not in {n.casefold() for n in names}:
+            names.append(name)
+    return names
+
+
+def _tags_named(project_id: int, names: list[str]) -> list[Tag]:
+    existing = {t.name.casefold(): t for t in Tag.objects.filter(project_id=project_id)}
+    tags = []
+    for name in names:
+        tag = existing.get(name.casefold()) or Tag.objects.create(project_id=project_id, name=name)
+        tags.append(tag)
+    return tags
+
+
+@transaction.atomic
+def set_tags(*, track: Track, names: list[str]) -> None:
+    track.tags.set(_tags_named(track.project_id, names))
+
+
+@transaction.atomic
+def add_tags(*, tracks, names: list[str]) -> None:
+    by_project: dict[int, list[Track]] = {}
+    for track in tracks:
+        by_project.setdefault(track.project_id, []).append(track)
+    for project_id, group in by_project.items():
+        tags = _tags_named(project_id, names)
+        for tag in tags:
+            tag.tracks.add(*group)
+
+
+@transaction.atomic
+def move_tracks(*, tracks, to_project: Project) -> int:
+    """Tracks change project with their tags (re-created by name there) and their share links."""
+    tracks = list(tracks.select_for_update() if hasattr(tracks, "select_for_update") else tracks)
+    moving = [t for t in tracks if t.project_id != to_project.pk]
+    for track in moving:
+        names = [tag.name for tag in track.tags.all()]
+        track.project = to_project
+        track.save(update_fields=["project"])
+        track.tags.set(_tags_named(to_project.pk, names))
+    ShareLink.objects.filter(track__in=moving).update(project=to_project)
+    return len(moving)
+
+
+@transaction.atomic
+def delete_tracks(*, tracks) -> int:
+    tracks = list(tracks)
+    _delete_files_after_commit(t.file.name for t in tracks)
+    Track.objects.filter(pk__in=[t.pk for t in tracks]).delete()
+    return len(tracks)
+
+
+# --- Share links ------------------------------------------------------------------
+
+
+def create_share_link(
+    *, project: Project, user, track: Track | None = None, expires_at: datetime | None = None, allow_download: bool
+) -> ShareLink:
+    if track is not None and track.project_id != project.pk:
+        raise NotAllowed("That track is not in this project.")
+    return ShareLink.objects.create(
+        project=project, track=track, created_by=user, expires_at=expires_at, allow_download=allow_download
+    )
+
+
+def revoke_share_link(*, link: ShareLink) -> None:
+    ShareLink.objects.filter(pk=link.pk, revoked_at__isnull=True).update(revoked_at=timezone.now())
+
+
+def count_share_use(*, link: ShareLink, download: bool) -> None:
+    field = "downloads" if download else "plays"
+    ShareLink.objects.filter(pk=link.pk).update(**{field: F(field) + 1})

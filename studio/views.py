@@ -3,7 +3,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.db.models import Count, Max, Prefetch
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -11,9 +11,16 @@ from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
 
 from . import services, stored_files
-from .access import get_generation_for_user, get_membership, get_project_for_user, get_track_for_user
+from .access import (
+    get_generation_for_user,
+    get_membership,
+    get_project_for_user,
+    get_track_for_user,
+    projects_for_user,
+)
 from .catalog import available_models, get_model
-from .forms import GenerateForm, ProjectForm
+from .forms import GenerateForm, ProjectForm, initial_from_params
+from .library import find, project_overview
 from .models import Generation, Project, Role, Track
 from .ranges import file_response
 
@@ -45,12 +52,7 @@ def signup(request: HtmxHttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def home(request: HtmxHttpRequest) -> HttpResponse:
-    projects = (
-        Project.objects.filter(memberships__user=request.user, archived_at__isnull=True)
-        .annotate(track_count=Count("tracks", distinct=True), last_activity=Max("generations__created_at"))
-        .order_by("-created_at")
-    )
-    return render(request, "studio/home.html", {"projects": projects, "form": ProjectForm()})
+    return render(request, "studio/home.html", {"projects": project_overview(request.user), "form": ProjectForm()})
 
 
 @login_required
@@ -58,8 +60,8 @@ def home(request: HtmxHttpRequest) -> HttpResponse:
 def project_create(request: HtmxHttpRequest) -> HttpResponse:
     form = ProjectForm(request.POST)
     if not form.is_valid():
-        projects = Project.objects.filter(memberships__user=request.user, archived_at__isnull=True)
-        return render(request, "studio/home.html", {"projects": projects, "form": form}, status=400)
+        context = {"projects": project_overview(request.user), "form": form}
+        return render(request, "studio/home.html", context, status=400)
     project = services.create_project(owner=request.user, **form.cleaned_data)
     messages.success(request, f"Project “{project.name}” created.")
     return redirect(project)
@@ -71,8 +73,27 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     membership = get_membership(request.user, project_id)
     models = available_models()
     chosen = get_model(request.GET.get("model", "")) or (models[0] if models else None)
-    form = GenerateForm(catalog_model=chosen) if chosen else None
-    return render(request, "studio/project.html", _project_context(membership, form))
+    initial, source = _prefill(request, chosen) if chosen else ({}, None)
+    form = GenerateForm(catalog_model=chosen, initial=initial) if chosen else None
+    context = _project_context(membership, form)
+    can_edit = membership.allows(Role.EDITOR)
+    context.update(find(request.GET, [project_id], project=membership.project, can_edit=can_edit))
+    if can_edit:  # where the bulk "Move" may send tracks
+        context["move_targets"] = projects_for_user(request.user, Role.EDITOR).exclude(pk=project_id).order_by("name")
+    context["prefilled_from"] = source
+    return render(request, "studio/project.html", context)
+
+
+def _prefill(request, chosen) -> tuple[dict, Track | None]:
+    """"Generate again" (?from=<track>) and "Variation" (&variation=1): the track's model and parameters."""
+    track_id = request.GET.get("from", "")
+    if not track_id.isdigit():
+        return {}, None
+    track = get_track_for_user(request.user, int(track_id))
+    if track.generation.model_key != chosen.key:
+        return {}, None
+    variation = request.GET.get("variation") == "1"
+    return initial_from_params(chosen, track.generation.params, variation=variation), track
 
 
 def _recent_generations(project: Project):
@@ -91,7 +112,8 @@ def _project_context(membership, form: GenerateForm | None) -> dict:
         "form": form,
         "generations": generations,
         "pending_ids": [g.pk for g in generations if g.is_pending],
-        "can_generate": membership.allows(Role.EDITOR),
+        "can_generate": membership.allows(Role.EDITOR) and project.archived_at is None,
+        "membership": membership,
     }
 
 

@@ -1,0 +1,127 @@
+"""Finding tracks: the queries behind the project page's library and the search page.
+
+Every page of results costs the same few queries whatever the number of tracks: the rows
+come with their generation and its author in one join, tags in one prefetch, and the page
+count in one COUNT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
+
+from .catalog import MODELS
+from .models import Generation, Membership, Project, Tag, Track, search_words
+
+PAGE_SIZE = 50
+MAX_SEARCH_WORDS = 8
+
+SORTS = {
+    "new": ("Newest first", ("-created_at", "-id")),
+    "old": ("Oldest first", ("created_at", "id")),
+    "longest": ("Longest first", (F("duration_seconds").desc(nulls_last=True), "-id")),
+    "shortest": ("Shortest first", (F("duration_seconds").asc(nulls_last=True), "id")),
+    "title": ("Title A–Z", ("title", "id")),
+}
+
+
+@dataclass(frozen=True)
+class TrackFilters:
+    q: str = ""
+    kind: str = ""
+    model: str = ""
+    state: str = ""
+    tag: str = ""
+    favorite: bool = False
+    member: int | None = None
+    sort: str = "new"
+
+
+def tracks_in(project_ids) -> QuerySet[Track]:
+    """Tracks of the given projects (a list or a subquery), with what a result row shows."""
+    return (
+        Track.objects.filter(project_id__in=project_ids)
+        .select_related("generation__created_by", "project")
+        .prefetch_related("tags")
+    )
+
+
+def filter_tracks(tracks: QuerySet[Track], f: TrackFilters) -> QuerySet[Track]:
+    # Each word must appear in the title or the prompt (search_text holds both, folded).
+    for word in search_words(f.q).split()[:MAX_SEARCH_WORDS]:
+        tracks = tracks.filter(search_text__contains=word)
+    if f.kind:
+        tracks = tracks.filter(generation__model_key__in=[m.key for m in MODELS if m.kind == f.kind])
+    if f.model:
+        tracks = tracks.filter(generation__model_key=f.model)
+    if f.state:
+        tracks = tracks.filter(generation__state=f.state)
+    if f.tag:
+        tracks = tracks.filter(tags__name=f.tag)  # one tag of that name per project: no duplicates
+    if f.favorite:
+        tracks = tracks.filter(favorite=True)
+    if f.member:
+        tracks = tracks.filter(generation__created_by_id=f.member)
+    return tracks.order_by(*SORTS.get(f.sort, SORTS["new"])[1])
+
+
+def page_of(tracks: QuerySet[Track], number) -> Page:
+    return Paginator(tracks, PAGE_SIZE).get_page(number)
+
+
+def project_overview(user) -> QuerySet[Project]:
+    """The user's projects with their track count and latest activity: one query.
+
+    Subqueries rather than joins: joining tracks and generations together would multiply rows."""
+    track_count = (
+        Track.objects.filter(project=OuterRef("pk")).order_by().values("project").annotate(n=Count("*")).values("n")
+    )
+    latest = Generation.objects.filter(project=OuterRef("pk")).order_by("-created_at").values("created_at")[:1]
+    return (
+        Project.objects.filter(memberships__user=user)
+        .annotate(
+            track_count=Coalesce(Subquery(track_count), 0),
+            last_activity=Subquery(latest),
+            role=F("memberships__role"),
+        )
+        .order_by(F("archived_at").asc(nulls_first=True), "-created_at")
+    )
+
+
+def filter_choices(project_ids) -> dict:
+    """What the filter form offers: the tags, models and members found in these projects."""
+    return {
+        "tags": sorted(set(Tag.objects.filter(project_id__in=project_ids).values_list("name", flat=True))),
+        "members": list(
+            Membership.objects.filter(project_id__in=project_ids)
+            .values_list("user_id", "user__username")
+            .distinct()
+            .order_by("user__username")
+        ),
+    }
+
+
+STATE_CHOICES = Generation.State.choices
+
+
+def find(params, project_ids, *, project=None, can_edit=False) -> dict:
+    """The find form and one page of matching tracks, for the project page and the search page."""
+    from .forms import FindForm
+
+    choices = filter_choices(project_ids)
+    form = FindForm(params or None, members=choices["members"], tags=choices["tags"])
+    filters = form.filters() if params else TrackFilters()
+    tracks = filter_tracks(tracks_in(project_ids), filters)
+    page = page_of(tracks, params.get("page"))
+    query = params.copy()
+    query.pop("page", None)
+    return {
+        "find_form": form,
+        "page": page,
+        "page_query": query.urlencode(),
+        "filtered": form.is_filtering(),
+        "library_project": project,
+        "can_edit": can_edit,
+    }
