@@ -7,7 +7,9 @@ import re
 import zipfile
 from html import unescape
 
+import httpx
 import pytest
+import respx
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.utils.html import escape
@@ -304,7 +306,15 @@ def test_search_query_count_does_not_grow_with_tracks(alice_client, project, ali
 # --- Generate again ---------------------------------------------------------------
 
 
-def test_generate_again_prefills_model_and_parameters(alice_client, project, alice):
+@pytest.fixture
+def no_voices():
+    """The speech form lists the account's voices: answer for the provider, nothing leaves the machine."""
+    with respx.mock(assert_all_called=False) as api:
+        api.get("https://elevenlabs.test/v1/voices").mock(return_value=httpx.Response(503))
+        yield
+
+
+def test_generate_again_prefills_model_and_parameters(alice_client, project, alice, no_voices):
     track = make_track(project, alice, model_key="elevenlabs-speech")
     track.generation.params = {"text": "Welcome aboard", "seed": 42, "use_speaker_boost": False, "voice_id": "x"}
     track.generation.save()
