@@ -57,7 +57,12 @@ def initial_from_params(catalog_model: CatalogModel, params: dict, *, variation:
 class FindForm(forms.Form):
     """Search and filters of a track list; every field optional, unknown values ignored."""
 
-    q = forms.CharField(label="Search prompt and title", required=False, max_length=200)
+    q = forms.CharField(
+        label="Search",
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"type": "search", "placeholder": "Words from a title or a prompt"}),
+    )
     kind = forms.ChoiceField(label="Kind", required=False)
     # Not "model": the project page's ?model= picks the generate form's model.
     with_model = forms.ChoiceField(label="Made with", required=False)
@@ -71,6 +76,7 @@ class FindForm(forms.Form):
         from .catalog import KIND_LABELS, MODELS
         from .library import SORTS, STATE_CHOICES
 
+        kwargs.setdefault("auto_id", "find-%s")  # the generate form on the same page owns the id_* names
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", "Any kind"), *KIND_LABELS.items()]
         self.fields["with_model"].choices = [("", "Any model"), *((m.key, m.label) for m in MODELS)]
