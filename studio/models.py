@@ -208,6 +208,7 @@ class Track(models.Model):
         ]
         indexes = [
             models.Index(fields=["project", "-created_at", "-id"], name="track_project_recent"),
+            models.Index(fields=["-created_at", "-id"], name="track_recent"),  # search across projects
             models.Index(fields=["project", "title"], name="track_project_title"),
             models.Index(fields=["project", "duration_seconds"], name="track_project_duration"),
         ]

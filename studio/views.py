@@ -25,6 +25,7 @@ from .models import Generation, Project, Role, Track
 from .ranges import file_response
 
 RECENT_CARDS = 50
+PAGE_CARDS = 10  # cards the project page opens with
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -106,7 +107,9 @@ def _recent_generations(project: Project):
 
 def _project_context(membership, form: GenerateForm | None) -> dict:
     project = membership.project
-    generations = list(_recent_generations(project)[:RECENT_CARDS])
+    recent = list(_recent_generations(project)[:RECENT_CARDS])
+    # The library below lists every track: the page shows the latest cards, and any older one still pending.
+    generations = [g for i, g in enumerate(recent) if i < PAGE_CARDS or g.is_pending]
     return {
         "project": project,
         "form": form,

@@ -45,7 +45,8 @@ def project_tracks(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 @require_GET
 def search(request: HtmxHttpRequest) -> HttpResponse:
     """Every project the user belongs to, searched at once."""
-    project_ids = projects_for_user(request.user).values("pk")
+    # A list of ids, not a subquery: the planner can then use the search index across projects.
+    project_ids = list(projects_for_user(request.user).values_list("pk", flat=True))
     context = library.find(request.GET, project_ids)
     template = "studio/library.html#results" if request.htmx else "studio/search.html"
     return render(request, template, context)

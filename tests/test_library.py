@@ -295,7 +295,7 @@ def test_the_project_page_query_count_does_not_grow_with_tracks(alice_client, pr
 def test_search_query_count_does_not_grow_with_tracks(alice_client, project, alice, django_assert_num_queries):
     seed(project, alice, 2)
     alice_client.get("/search/", {"q": "seed"})
-    with django_assert_num_queries(7) as small:
+    with django_assert_num_queries(8) as small:
         alice_client.get("/search/", {"q": "seed", "sort": "title"})
     for i in range(3):
         seed(make_project(alice, name=f"More {i}"), alice, 30)
@@ -407,3 +407,17 @@ def test_every_audio_response_honours_range(alice_client, project, alice, via, h
     assert response["Accept-Ranges"] == "bytes"
     assert body(response) == expected
     assert response["Content-Disposition"] == 'attachment; filename="evil-namex.wav"'
+
+
+def test_the_project_page_opens_with_the_latest_cards_and_every_pending_one(alice_client, project, alice):
+    from studio.models import Generation
+    from studio.views import PAGE_CARDS
+
+    pending = Generation.objects.create(project=project, created_by=alice, model_key="pixazo-eleven-music",
+                                        params={"prompt": "still running"}, state=Generation.State.RUNNING)
+    for i in range(PAGE_CARDS + 3):
+        make_track(project, alice, title=f"done {i}")
+    response = alice_client.get(f"/projects/{project.pk}/")
+    shown = [g.pk for g in response.context["generations"]]
+    assert len(shown) == PAGE_CARDS + 1 and pending.pk in shown
+    assert response.context["pending_ids"] == [pending.pk]

@@ -92,6 +92,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='track',
+            index=models.Index(fields=['-created_at', '-id'], name='track_recent'),
+        ),
+        migrations.AddIndex(
+            model_name='track',
             index=models.Index(fields=['project', 'title'], name='track_project_title'),
         ),
         migrations.AddIndex(
