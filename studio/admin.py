@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .models import Generation, Membership, Project, Track, Transition
+from .models import Generation, Membership, Project, ShareLink, Tag, Track, Transition
 
 
 class MembershipInline(admin.TabularInline):
@@ -90,3 +90,17 @@ class TrackAdmin(admin.ModelAdmin):
     list_display = ["title", "project", "content_type", "size", "duration_seconds", "created_at"]
     search_fields = ["title"]
     raw_id_fields = ["generation", "project"]
+
+
+@admin.register(Tag)
+class TagAdmin(admin.ModelAdmin):
+    list_display = ["name", "project"]
+    search_fields = ["name"]
+    raw_id_fields = ["project"]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = ["project", "track", "created_by", "created_at", "expires_at", "revoked_at", "plays", "downloads"]
+    raw_id_fields = ["project", "track", "created_by"]
+    exclude = ["token"]  # a token shown is a link handed out

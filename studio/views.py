@@ -156,6 +156,8 @@ def generate(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
             services.check_pending_limit(user=request.user)
         except services.LimitReached as exc:
             form.add_error(None, str(exc))
+    if form.is_valid() and project.archived_at is not None:
+        form.add_error(None, "This project is archived: the owner can restore it to generate again.")
     if not form.is_valid():
         return _form_response(request, project, form)
     gen = services.start_generation(project=project, user=request.user, model=chosen, params=form.parameters())

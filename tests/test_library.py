@@ -421,3 +421,12 @@ def test_the_project_page_opens_with_the_latest_cards_and_every_pending_one(alic
     shown = [g.pk for g in response.context["generations"]]
     assert len(shown) == PAGE_CARDS + 1 and pending.pk in shown
     assert response.context["pending_ids"] == [pending.pk]
+
+
+def test_an_archived_project_refuses_new_generations_in_words(alice_client, project):
+    from studio.models import Generation
+
+    alice_client.post(f"/projects/{project.pk}/archive/", {"archived": "1"})
+    response = alice_client.post(f"/projects/{project.pk}/generate/", {"model": "pixazo-eleven-music", "prompt": "x"})
+    assert response.status_code == 400 and "archived" in response.content.decode()
+    assert Generation.objects.count() == 0
