@@ -217,9 +217,11 @@ class Track(models.Model):
         return self.title
 
     def save(self, *args, **kwargs):
-        self.search_text = self.searchable_text()
-        if kwargs.get("update_fields") is not None and "title" in kwargs["update_fields"]:
-            kwargs["update_fields"] = {*kwargs["update_fields"], "search_text"}
+        fields = kwargs.get("update_fields")
+        if fields is None or "title" in fields:
+            self.search_text = self.searchable_text()
+            if fields is not None:
+                kwargs["update_fields"] = {*fields, "search_text"}
         super().save(*args, **kwargs)
 
     def searchable_text(self) -> str:

@@ -178,8 +178,10 @@ def _tags_named(project_id: int, names: list[str]) -> list[Tag]:
     existing = {t.name.casefold(): t for t in Tag.objects.filter(project_id=project_id)}
     tags = []
     for name in names:
-        tag = existing.get(name.casefold()) or Tag.objects.create(project_id=project_id, name=name)
-        tags.append(tag)
+        if name.casefold() not in existing:
+            existing[name.casefold()] = Tag.objects.create(project_id=project_id, name=name)
+        if existing[name.casefold()] not in tags:
+            tags.append(existing[name.casefold()])
     return tags
 
 
@@ -202,15 +204,16 @@ def add_tags(*, tracks, names: list[str]) -> None:
 @transaction.atomic
 def move_tracks(*, tracks, to_project: Project) -> int:
     """Tracks change project with their tags (re-created by name there) and their share links."""
-    tracks = list(tracks.select_for_update() if hasattr(tracks, "select_for_update") else tracks)
-    moving = [t for t in tracks if t.project_id != to_project.pk]
-    for track in moving:
-        names = [tag.name for tag in track.tags.all()]
-        track.project = to_project
-        track.save(update_fields=["project"])
-        track.tags.set(_tags_named(to_project.pk, names))
-    ShareLink.objects.filter(track__in=moving).update(project=to_project)
-    return len(moving)
+    ids = [t.pk for t in tracks if t.project_id != to_project.pk]
+    tagged = Track.tags.through.objects.filter(track_id__in=ids)
+    old_tags = list(tagged.values_list("track_id", "tag__name"))
+    Track.objects.filter(pk__in=ids).update(project=to_project)
+    ShareLink.objects.filter(track_id__in=ids).update(project=to_project)
+    tagged.delete()
+    new_tags = {t.name.casefold(): t for t in _tags_named(to_project.pk, sorted({name for _, name in old_tags}))}
+    pairs = {(track_id, new_tags[name.casefold()].pk) for track_id, name in old_tags}
+    Track.tags.through.objects.bulk_create(Track.tags.through(track_id=t, tag_id=g) for t, g in sorted(pairs))
+    return len(ids)
 
 
 @transaction.atomic
