@@ -169,3 +169,15 @@ def test_an_editor_cannot_manage_members_or_delete_the_project(world):
     assert client.post(f"/projects/{world.project.pk}/delete/", {"confirm": world.project.name}).status_code == 404
     assert client.get(f"/projects/{world.project.pk}/shares/").status_code == 200
     assert snapshot(world) == before
+
+
+def test_every_library_post_needs_the_csrf_token(world):
+    from django.contrib.auth import get_user_model
+
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(get_user_model().objects.get(username="alice"))
+    before = snapshot(world)
+    for name, (method, url, data, _) in actions(world).items():
+        if method == "post":
+            assert client.post(url, data).status_code == 403, name
+    assert snapshot(world) == before

@@ -11,10 +11,10 @@ TRIGRAM_INDEX = "track_search_text_trgm"
 
 def fill_search_text(apps, schema_editor):
     Track = apps.get_model("studio", "Track")
-    for track in Track.objects.select_related("generation").iterator(chunk_size=500):
-        params = track.generation.params or {}
-        prompt = str(params.get("prompt") or params.get("text") or "")
-        Track.objects.filter(pk=track.pk).update(search_text=" ".join(f"{track.title}\n{prompt}".casefold().split()))
+    for pk, title, params in Track.objects.values_list("pk", "title", "generation__params").iterator(chunk_size=500):
+        params = params or {}
+        prompt = str(params.get("prompt") or params.get("text") or params.get("positivePrompt") or "")
+        Track.objects.filter(pk=pk).update(search_text=" ".join(f"{title}\n{prompt}".casefold().split()))
 
 
 def add_trigram_index(apps, schema_editor):
