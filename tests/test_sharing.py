@@ -52,6 +52,7 @@ def test_a_track_link_lifecycle_create_play_download_revoke(alice_client, projec
     assert "Rainy city night" in html and "12.5 s" in html
     assert f"/s/{link.token}/tracks/{track.pk}/audio/" in html
     assert page["Referrer-Policy"] == "no-referrer"
+    assert 'preload="none"' in html  # a visit alone counts no play
 
     play = anonymous.get(f"/s/{link.token}/tracks/{track.pk}/audio/")
     assert play.status_code == 200 and body(play) == AUDIO

@@ -84,6 +84,11 @@ def test_share_with_a_viewer_then_with_anyone_then_revoke(browser, page, live_se
     head = open(download.path(), "rb").read(4)
     assert {"wav": head == b"RIFF", "mp3": head[:3] == b"ID3" or head[0] == 0xFF}[extension]
 
+    from studio.models import ShareLink
+
+    link = ShareLink.objects.get()
+    assert link.plays >= 1 and link.downloads == 1
+
     # Ann revokes it; the same address now fails and shows nothing of the track.
     page.get_by_role("button", name="Revoke").click()
     page.get_by_text("The link no longer works").wait_for()
