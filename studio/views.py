@@ -76,13 +76,19 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     chosen = get_model(request.GET.get("model", "")) or (models[0] if models else None)
     initial, source = _prefill(request, chosen) if chosen else ({}, None)
     form = GenerateForm(catalog_model=chosen, initial=initial) if chosen else None
+    return _project_page(request, membership, form, prefilled_from=source)
+
+
+def _project_page(request, membership, form, *, status: int = 200, prefilled_from=None) -> HttpResponse:
+    """The whole project page: generate form, latest cards and one page of the library."""
+    project = membership.project
     context = _project_context(membership, form)
     can_edit = membership.allows(Role.EDITOR)
-    context.update(find(request.GET, [project_id], project=membership.project, can_edit=can_edit))
+    context.update(find(request.GET, [project.pk], project=project, can_edit=can_edit))
     if can_edit:  # where the bulk "Move" may send tracks
-        context["move_targets"] = projects_for_user(request.user, Role.EDITOR).exclude(pk=project_id).order_by("name")
-    context["prefilled_from"] = source
-    return render(request, "studio/project.html", context)
+        context["move_targets"] = projects_for_user(request.user, Role.EDITOR).exclude(pk=project.pk).order_by("name")
+    context["prefilled_from"] = prefilled_from
+    return render(request, "studio/project.html", context, status=status)
 
 
 def _prefill(request, chosen) -> tuple[dict, Track | None]:
@@ -187,8 +193,7 @@ def _sticky_initial(form: GenerateForm) -> dict:
 def _form_response(request, project: Project, form) -> HttpResponse:
     if request.htmx:
         return render(request, "studio/project.html#generate-form", {"project": project, "form": form})
-    context = _project_context(get_membership(request.user, project.pk), form)
-    return render(request, "studio/project.html", context, status=400)
+    return _project_page(request, get_membership(request.user, project.pk), form, status=400)
 
 
 def _pending_ids(project: Project) -> list[int]:

@@ -428,5 +428,7 @@ def test_an_archived_project_refuses_new_generations_in_words(alice_client, proj
 
     alice_client.post(f"/projects/{project.pk}/archive/", {"archived": "1"})
     response = alice_client.post(f"/projects/{project.pk}/generate/", {"model": "pixazo-eleven-music", "prompt": "x"})
-    assert response.status_code == 400 and "archived" in response.content.decode()
+    html = response.content.decode()
+    assert response.status_code == 400 and "This project is archived" in html
+    assert 'id="find-form"' in html and 'data-testid="result-count"' in html  # the whole page, library too
     assert Generation.objects.count() == 0
