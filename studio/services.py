@@ -1,10 +1,8 @@
 """What the views ask for: small functions with keyword-only arguments."""
 
-from collections.abc import Iterable
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
-from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -107,21 +105,8 @@ def set_archived(*, project: Project, archived: bool) -> None:
     project.save(update_fields=["archived_at"])
 
 
-def _delete_files_after_commit(names: Iterable[str]) -> None:
-    """Files go only once the rows are gone for good: a rolled-back delete keeps its audio."""
-    names = [n for n in names if n]
-
-    def delete():
-        for name in names:
-            default_storage.delete(name)
-
-    transaction.on_commit(delete)
-
-
-@transaction.atomic
 def delete_project(*, project: Project) -> None:
-    _delete_files_after_commit(project.tracks.values_list("file", flat=True))
-    project.delete()
+    project.delete()  # each track's file goes once the deletion commits (signals.py)
 
 
 def add_member(*, project: Project, who: str, role: str) -> Membership:
@@ -216,12 +201,9 @@ def move_tracks(*, tracks, to_project: Project) -> int:
     return len(ids)
 
 
-@transaction.atomic
 def delete_tracks(*, tracks) -> int:
-    tracks = list(tracks)
-    _delete_files_after_commit(t.file.name for t in tracks)
-    Track.objects.filter(pk__in=[t.pk for t in tracks]).delete()
-    return len(tracks)
+    """Their files go once the deletion commits (signals.py)."""
+    return Track.objects.filter(pk__in=[t.pk for t in tracks]).delete()[1].get(Track._meta.label, 0)
 
 
 # --- Share links ------------------------------------------------------------------

@@ -278,7 +278,11 @@ def _card_or_redirect(request, gen: Generation, *, error: str = "") -> HttpRespo
 @require_GET
 def track_audio(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     track = get_track_for_user(request.user, track_id)
-    as_attachment = request.GET.get("download") == "1"
+    return audio_response(request, track, as_attachment=request.GET.get("download") == "1")
+
+
+def audio_response(request, track: Track, *, as_attachment: bool) -> HttpResponse:
+    """A track's audio, to members and share links alike: a store link, or the bytes with Range."""
     link = stored_files.presigned_url(
         track.file.name, filename=track.download_name, content_type=track.content_type, as_attachment=as_attachment
     )

@@ -3,7 +3,6 @@ when the link allows it) without an account. A dead or unknown link is a plain 4
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.files.storage import default_storage
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -12,8 +11,7 @@ from . import services
 from .access import get_live_share_link, get_membership
 from .forms import ShareLinkForm
 from .models import Role, ShareLink, Track
-from .ranges import file_response
-from .views import HtmxHttpRequest
+from .views import HtmxHttpRequest, audio_response
 from .zips import zip_response
 
 PUBLIC_TRACK_LIMIT = 500  # a project link lists this many tracks; the ZIP has them all
@@ -87,19 +85,7 @@ def share_audio(request: HtmxHttpRequest, token: str, track_id: int) -> HttpResp
     range_header = request.headers.get("Range", "")
     if not range_header or range_header.startswith("bytes=0-"):  # a player's seeks are not new plays
         services.count_share_use(link=link, download=download)
-    try:
-        fh = default_storage.open(track.file.name, "rb")
-    except FileNotFoundError:
-        raise Http404("The audio file is missing") from None
-    return file_response(
-        request,
-        fh,
-        size=track.size,
-        content_type=track.content_type,
-        filename=track.download_name,
-        as_attachment=download,
-        etag=track.sha256,
-    )
+    return audio_response(request, track, as_attachment=download)
 
 
 @require_GET

@@ -8,12 +8,12 @@ from __future__ import annotations
 import zipfile
 from collections.abc import Iterable, Iterator
 
-from django.core.files.storage import default_storage
 from django.http import StreamingHttpResponse
 from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
 from .models import Track
+from .stored_files import open_for_download
 
 BLOCK = 64 * 1024
 
@@ -61,16 +61,19 @@ def zip_chunks(tracks: Iterable[Track]) -> Iterator[bytes]:
     with zipfile.ZipFile(pipe, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
         for name, track in unique_names(tracks):
             try:
-                source = default_storage.open(track.file.name, "rb")
+                source = open_for_download(track.file.name)
             except FileNotFoundError:
                 continue  # a file lost from storage leaves the rest of the archive intact
             info = zipfile.ZipInfo(name, date_time=track.created_at.timetuple()[:6])
             info.compress_type = zipfile.ZIP_STORED
             info.file_size = track.size  # lets zipfile decide up front whether ZIP64 is needed
-            with source, archive.open(info, "w") as entry:
-                for block in iter(lambda: source.read(BLOCK), b""):
-                    entry.write(block)
-                    yield pipe.drain()
+            try:
+                with archive.open(info, "w") as entry:
+                    for block in iter(lambda: source.read(BLOCK), b""):
+                        entry.write(block)
+                        yield pipe.drain()
+            finally:
+                source.close()
             yield pipe.drain()
     yield pipe.drain()
 

@@ -127,3 +127,16 @@ def test_share_link_form_rejects_a_foreign_track_and_nonsense(alice_client, proj
     assert alice_client.post(f"/projects/{project.pk}/shares/", {"track": theirs.pk}).status_code == 404
     assert alice_client.post(f"/projects/{project.pk}/shares/", {"expires_in": "9999"}).status_code == 400
     assert ShareLink.objects.count() == 0
+
+
+def test_share_links_and_the_zip_read_from_an_s3_store(s3_bucket, alice_client, project, alice):
+    from tests.test_storage import AUDIO as S3_AUDIO
+    from tests.test_storage import stored_track
+
+    track = stored_track(project, alice)
+    link = create_link(alice_client, project, allow_download="on")
+    anonymous = Client()
+    seek = anonymous.get(f"/s/{link.token}/tracks/{track.pk}/audio/", HTTP_RANGE="bytes=300-399")
+    assert seek.status_code == 206 and body(seek) == S3_AUDIO[300:400]
+    archive = zipfile.ZipFile(io.BytesIO(body(anonymous.get(f"/s/{link.token}/tracks.zip"))))
+    assert archive.read("ocean.wav") == S3_AUDIO
