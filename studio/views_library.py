@@ -35,9 +35,9 @@ from .zips import zip_response
 def project_tracks(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """The project's library alone, swapped in as the user searches, filters and pages."""
     membership = get_membership(request.user, project_id)
-    context = library.find(request.GET, [project_id], project=membership.project, can_edit=membership.allows(Role.EDITOR))
     if not request.htmx:
         return redirect(f"{membership.project.get_absolute_url()}?{request.GET.urlencode()}#library")
+    context = library.find(request.GET, [project_id], project=membership.project, can_edit=membership.allows(Role.EDITOR))
     return render(request, "studio/library.html#results", {"project": membership.project, **context})
 
 
