@@ -15,7 +15,7 @@ from django.db.models.functions import Coalesce
 from .catalog import MODELS
 from .models import Generation, Membership, Project, Tag, Track, search_words
 
-PAGE_SIZE = 50
+PAGE_SIZE = 25
 MAX_SEARCH_WORDS = 8
 
 SORTS = {

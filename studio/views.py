@@ -113,9 +113,12 @@ def _recent_generations(project: Project):
 
 def _project_context(membership, form: GenerateForm | None) -> dict:
     project = membership.project
-    recent = list(_recent_generations(project)[:RECENT_CARDS])
     # The library below lists every track: the page shows the latest cards, and any older one still pending.
-    generations = [g for i, g in enumerate(recent) if i < PAGE_CARDS or g.is_pending]
+    generations = list(_recent_generations(project)[:PAGE_CARDS])
+    shown = {g.pk for g in generations}
+    older_pending = [pk for pk in _pending_ids(project) if pk not in shown]
+    if older_pending:
+        generations += _recent_generations(project).filter(pk__in=older_pending)
     return {
         "project": project,
         "form": form,
