@@ -49,39 +49,42 @@ def make_cards(project, user, *, pending: int, ready: int) -> None:
         )  # fmt: skip
 
 
-def poller_url(html: str) -> str | None:
-    found = re.search(r'id="card-poller"[^>]*?hx-get="([^"]+)"', html, re.S)
-    return unescape(found.group(1)) if found else None
+def poll_mark(html: str) -> str | None:
+    found = re.search(r'id="poll-since" name="since" value="([\d.]+)"', html)
+    return found.group(1) if found else None
 
 
-def poll_figures(client, project, polls: int, *, changing: int) -> tuple[list[int], list[float], int, int]:
-    """Poll as htmx does: each answer's poller (swapped in out of band) gives the next URL.
-    `changing` cards get a new status line before each poll, as a busy worker would."""
+def poll_figures(client, project, polls: int, *, changing: int, use_mark: bool = True) -> tuple[list[int], list[float], int, int]:
+    """Poll as htmx does: the ids of the cards still pending in the page and the page's mark,
+    both updated from each answer's out-of-band swaps. `changing` cards get a new status line
+    before each poll (one refresh interval apart), as a busy worker would."""
     from django.conf import settings
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
 
-    from studio.models import Generation
     from studio.transitions import touch
 
     page = client.get(reverse("project", args=[project.pk])).content.decode()
     pollers = len(re.findall(r'hx-trigger="every ', page))
-    url = poller_url(page)
-    pending = list(Generation.objects.filter(project=project, state__in=Generation.PENDING_STATES).values_list("pk", flat=True))
+    url = reverse("cards_poll", args=[project.pk])
+    ids = re.findall(r'<input type="hidden" name="ids" value="(\d+)">', page)
+    mark = poll_mark(page)
+    pending = [int(i) for i in ids]
     queries, times, rendered = [], [], []
     for n in range(polls):
         if changing:
             time.sleep(settings.CARD_REFRESH_MS / 1000)  # the page's own pace: changes accumulate over one interval
         for pk in pending[(n * changing) % len(pending):][:changing]:
-            touch(pk, only_in=Generation.PENDING_STATES, status_detail=f"Generating at Pixazo · {n % 100}%")
+            touch(pk, only_in=("queued", "submitting", "running", "fetching"), status_detail=f"Generating · {n % 100}%")
+        query = {"ids": ids} | ({"since": mark} if mark and use_mark else {})
         with CaptureQueriesContext(connection) as captured:
             start = time.perf_counter()
-            response = client.get(url, headers={"HX-Request": "true"})
+            response = client.get(url, query, headers={"HX-Request": "true"})
             html = response.content.decode()
             elapsed = time.perf_counter() - start
         assert response.status_code == 200, response.status_code
-        url = poller_url(html) or url
+        mark = poll_mark(html) or mark
         if n >= 5:  # the first requests warm caches (templates, the connection)
             queries.append(len(captured))
             times.append(elapsed * 1000)
@@ -89,7 +92,7 @@ def poll_figures(client, project, polls: int, *, changing: int) -> tuple[list[in
     return queries, times, pollers, max(rendered)
 
 
-def run(mode: str, polls: int) -> list[tuple]:
+def run(mode: str, polls: int, use_mark: bool) -> list[tuple]:
     from django.test import Client
 
     rows = []
@@ -100,7 +103,7 @@ def run(mode: str, polls: int) -> list[tuple]:
         client = Client()
         client.force_login(user)
         paced = min(polls, 25) if changing else polls  # paced polls take one refresh interval each
-        queries, times, pollers, rendered = poll_figures(client, project, paced, changing=changing)
+        queries, times, pollers, rendered = poll_figures(client, project, paced, changing=changing, use_mark=use_mark)
         label = f"{mode}, {pending} pending" + (f" + {ready} ready" if ready else "")
         label += f", {changing} changed per poll" if changing else ", none changed"
         q = max(queries)
@@ -118,15 +121,17 @@ def run(mode: str, polls: int) -> list[tuple]:
 def main() -> None:
     parser = c.arguments(__doc__.splitlines()[0])
     parser.add_argument("--polls", type=int, default=300)
+    parser.add_argument("--no-mark", action="store_true", help="leave out the page's `since` mark: every card re-rendered")
     args = parser.parse_args()
     modes = ("pg", "embedded") if args.mode == "all" else (args.mode,)
     if len(modes) > 1:
         for mode in modes:
-            c.subprocess.run([sys.executable, __file__, "--mode", mode, "--polls", str(args.polls)], check=False)
+            extra = ["--no-mark"] if args.no_mark else []
+            c.subprocess.run([sys.executable, __file__, "--mode", mode, "--polls", str(args.polls), *extra], check=False)
         return
     c.configure(modes[0])
     c.setup_django(modes[0])
-    rows = run(modes[0], args.polls)
+    rows = run(modes[0], args.polls, not args.no_mark)
     c.print_table(f"Watching: one page polling its pending cards ({c.load_note()})", rows)
 
 
