@@ -202,7 +202,9 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     asked = [int(i) for i in request.GET.getlist("ids") if i.isdigit()][:RECENT_CARDS]
     since = _since(request)
     watched = list(project.generations.select_related("created_by").filter(pk__in=asked).order_by("-created_at", "-pk"))
-    cards = [gen for gen in watched if since is None or gen.updated_at >= since]
+    # A card the page shows as pending that is no longer pending is always sent, whatever its
+    # timestamp: missing a status line costs little, missing the end would leave it spinning.
+    cards = [gen for gen in watched if since is None or not gen.is_pending or gen.updated_at >= since]
     prefetch_related_objects(cards, _tracks_in_order())
     context = {
         "project": project,

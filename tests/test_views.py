@@ -265,6 +265,17 @@ def test_a_poll_re_renders_only_the_cards_changed_since_the_last_one(alice_clien
     assert float(since) < float(later) <= time.time()
 
 
+def test_a_card_that_finished_is_sent_even_if_its_change_is_older_than_the_mark(alice_client, project, alice):
+    import time
+
+    gens = _pending_cards(project, alice, 2)
+    Generation.objects.filter(pk=gens[0].pk).update(state=S.SUCCEEDED)  # updated_at stays an hour ago
+    query = {"ids": [str(g.pk) for g in gens], "since": f"{time.time():.3f}"}
+    html = alice_client.get(f"/projects/{project.pk}/cards/", query, **HTMX).content.decode()
+    assert f'id="gen-{gens[0].pk}"' in html and 'name="ids" value="%d"' % gens[0].pk not in html
+    assert f'id="gen-{gens[1].pk}"' not in html
+
+
 def test_a_poll_without_a_mark_re_renders_every_card_asked_for(alice_client, project, alice):
     gens = _pending_cards(project, alice, 2)
     ids = [str(g.pk) for g in gens]
