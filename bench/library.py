@@ -7,7 +7,7 @@ number of SQL queries per request. Uses DATABASE_URL when set, otherwise a fresh
 migrates it, and removes what it seeded when done (unless --keep).
 
     .venv/bin/python bench/library.py                       # SQLite
-    DATABASE_URL=postgres://postgres@127.0.0.1:5432/studio_lib .venv/bin/python bench/library.py
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/studio_library_bench .venv/bin/python bench/library.py
 """
 
 from __future__ import annotations
@@ -153,7 +153,7 @@ def measure(client, url: str, params: dict, repeat: int, **headers):
 def explain(project_ids, word: str):
     from django.db import connection
 
-    from studio.library import TrackFilters, filter_tracks, page_of, tracks_in
+    from studio.library import TrackFilters, filter_tracks, tracks_in
 
     if connection.vendor != "postgresql":
         return

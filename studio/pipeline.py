@@ -22,6 +22,7 @@ from .audio_store import DownloadFailed, StoredAudio, download, store_stream
 from .catalog import BY_KEY, CatalogModel
 from .models import Generation, Track
 from .limits import provider_slot
+from . import poll_timing
 from .provider_clients import get_adapter
 from .transitions import move, touch
 
@@ -117,7 +118,7 @@ def submit(generation_id: int, attempt: int = 0) -> None:
     if submitted.state and submitted.state.finished:
         apply_job_state(gen.pk, submitted.state)
         return
-    first = settings.POLL_FIRST_DELAY_WITH_CALLBACK if callback_url(gen) else settings.POLL_FIRST_DELAY
+    first = settings.POLL_FIRST_DELAY_WITH_CALLBACK if callback_url(gen) else poll_timing.first_delay(gen.model_key)
     schedule_poll(gen.pk, checks_done=0, delay=first)
 
 
@@ -240,8 +241,12 @@ def poll(generation_id: int, checks_done: int) -> None:
         else:
             move(gen.pk, S.FAILED, reason=f"status failed: {exc.message}", error=exc.user_message)
         return
-    if not apply_job_state(gen.pk, job):
-        schedule_poll(gen.pk, checks_done=checks_done + 1, delay=backoff(checks_done))
+    if apply_job_state(gen.pk, job):
+        if job.state is State.SUCCEEDED:
+            poll_timing.learn(gen.model_key, gen.submitted_at)
+    else:
+        delay = poll_timing.next_delay(gen.model_key, gen.submitted_at, checks_done)
+        schedule_poll(gen.pk, checks_done=checks_done + 1, delay=delay)
 
 
 def apply_job_state(generation_id: int, job: JobState) -> bool:

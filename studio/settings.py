@@ -213,8 +213,11 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Retries",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
         "studio.worker_hooks.SweepOnBoot",
+        "studio.worker_hooks.QuickPickup",
     ],
 }
+# How long an idle worker waits between looks at its queues (milliseconds; Dramatiq's default is 1000).
+WORKER_IDLE_POLL_MS = env.int("WORKER_IDLE_POLL_MS", default=100)
 # Worker metrics for Prometheus (the `prometheus` extra): each `rundramatiq` serves them on
 # port 9191 (env dramatiq_prom_port). Off unless asked for.
 DRAMATIQ_PROMETHEUS = env.bool("DRAMATIQ_PROMETHEUS", default=False)

@@ -1,11 +1,14 @@
+from datetime import UTC, datetime, timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseStopPolling
 from django_htmx.middleware import HtmxDetails
@@ -26,6 +29,9 @@ from .ranges import file_response
 
 RECENT_CARDS = 50
 PAGE_CARDS = 10  # cards the project page opens with
+# A poll re-renders only the cards changed since the previous one. A worker stamps updated_at
+# a moment before its commit becomes visible, so each poll looks this far further back.
+CARD_CHANGE_OVERLAP = timedelta(seconds=2)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -103,12 +109,24 @@ def _prefill(request, chosen) -> tuple[dict, Track | None]:
     return initial_from_params(chosen, track.generation.params, variation=variation), track
 
 
+def _tracks_in_order() -> Prefetch:
+    return Prefetch("tracks", queryset=Track.objects.order_by("position"))
+
+
 def _recent_generations(project: Project):
-    return (
-        project.generations.select_related("created_by")
-        .prefetch_related(Prefetch("tracks", queryset=Track.objects.order_by("position")))
-        .order_by("-created_at", "-pk")
-    )
+    return project.generations.select_related("created_by").prefetch_related(_tracks_in_order()).order_by("-created_at", "-pk")
+
+
+def _poll_since() -> str:
+    """Where the page's next poll starts looking for changed cards (seconds since the epoch)."""
+    return f"{(timezone.now() - CARD_CHANGE_OVERLAP).timestamp():.3f}"
+
+
+def _since(request: HttpRequest) -> datetime | None:
+    try:
+        return datetime.fromtimestamp(float(request.GET["since"]), tz=UTC)
+    except (KeyError, ValueError, OverflowError, OSError):
+        return None  # no (or a bad) mark: re-render every card asked for
 
 
 def _project_context(membership, form: GenerateForm | None) -> dict:
@@ -124,6 +142,7 @@ def _project_context(membership, form: GenerateForm | None) -> dict:
         "form": form,
         "generations": generations,
         "pending_ids": [g.pk for g in generations if g.is_pending],
+        "poll_since": _poll_since(),
         "can_generate": membership.allows(Role.EDITOR) and project.archived_at is None,
         "membership": membership,
     }
@@ -208,16 +227,28 @@ def _pending_ids(project: Project) -> list[int]:
 @login_required
 @require_GET
 def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """One request per interval for the whole page: the cards the page still shows as pending,
-    re-rendered out of band. Answers 286 (stop polling) once none of them is pending; a new
-    card brings a fresh poller with it."""
+    """One request per interval for the whole page: of the cards the page still shows as pending,
+    those changed since the page's mark (`since`) are re-rendered out of band, with a new mark.
+    The same few queries for one card or fifty. Answers 286 (stop polling) once none of them is
+    pending; a new card brings a fresh poller with it."""
+    poll_since = _poll_since()  # before reading: a change committed while we read is seen next time
     membership = get_membership(request.user, project_id)
     project = membership.project
     asked = [int(i) for i in request.GET.getlist("ids") if i.isdigit()][:RECENT_CARDS]
-    cards = list(_recent_generations(project).filter(pk__in=asked))
-    context = {"project": project, "cards": cards, "can_generate": membership.allows(Role.EDITOR)}
+    since = _since(request)
+    watched = list(project.generations.select_related("created_by").filter(pk__in=asked).order_by("-created_at", "-pk"))
+    # A card the page shows as pending that is no longer pending is always sent, whatever its
+    # timestamp: missing a status line costs little, missing the end would leave it spinning.
+    cards = [gen for gen in watched if since is None or not gen.is_pending or gen.updated_at >= since]
+    prefetch_related_objects(cards, _tracks_in_order())
+    context = {
+        "project": project,
+        "cards": cards,
+        "poll_since": poll_since,
+        "can_generate": membership.allows(Role.EDITOR),
+    }
     response = render(request, "studio/cards_poll.html", context)
-    if not any(card.is_pending for card in cards):
+    if not any(gen.is_pending for gen in watched):
         stop = HttpResponseStopPolling(response.content)
         stop["Content-Type"] = response["Content-Type"]
         return stop

@@ -35,6 +35,14 @@ def studio_settings(settings, tmp_path):
 
 
 @pytest.fixture(autouse=True)
+def fresh_poll_timing():
+    """Durations learnt in one test must not time the next one's polls."""
+    from studio import poll_timing
+
+    poll_timing.forget()
+
+
+@pytest.fixture(autouse=True)
 def empty_broker():
     """No message leaks from one test into the next."""
     broker = dramatiq.get_broker()

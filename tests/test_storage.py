@@ -5,7 +5,6 @@ the stored file deleted with its track."""
 import hashlib
 
 import httpx
-import pytest
 from django.core.files.storage import default_storage
 
 from studio import services

@@ -226,3 +226,74 @@ def test_password_reset_sends_an_email(client, alice, settings):
 def test_sign_out_is_a_post(alice_client):
     assert alice_client.post("/accounts/logout/").status_code == 302
     assert alice_client.get("/").status_code == 302
+
+
+def _pending_cards(project, alice, count):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    return [
+        Generation.objects.create(
+            project=project, created_by=alice, model_key="pixazo-eleven-music", params={"prompt": f"p{i}"},
+            state=S.RUNNING, updated_at=an_hour_ago,
+        )
+        for i in range(count)
+    ]
+
+
+def test_a_poll_re_renders_only_the_cards_changed_since_the_last_one(alice_client, project, alice):
+    import re
+    import time
+
+    from studio.transitions import touch
+
+    gens = _pending_cards(project, alice, 3)
+    page = alice_client.get(f"/projects/{project.pk}/").content.decode()
+    assert 'hx-include="#cards input[name=ids], #poll-since"' in page
+    since = re.search(r'id="poll-since" name="since" value="([\d.]+)"', page).group(1)
+    touch(gens[1].pk, only_in=(S.RUNNING,), status_detail="Generating at Pixazo · 40%")
+    query = {"ids": [str(g.pk) for g in gens], "since": since}
+    response = alice_client.get(f"/projects/{project.pk}/cards/", query, **HTMX)
+    html = response.content.decode()
+    assert response.status_code == 200  # still polling: all three are pending
+    assert f'id="gen-{gens[1].pk}"' in html and "40%" in html
+    assert f'id="gen-{gens[0].pk}"' not in html and f'id="gen-{gens[2].pk}"' not in html
+    # A later mark, swapped in out of band for the next poll.
+    later = re.search(r'id="poll-since" name="since" value="([\d.]+)" hx-swap-oob="true"', html).group(1)
+    assert float(since) < float(later) <= time.time()
+
+
+def test_a_card_that_finished_is_sent_even_if_its_change_is_older_than_the_mark(alice_client, project, alice):
+    import time
+
+    gens = _pending_cards(project, alice, 2)
+    Generation.objects.filter(pk=gens[0].pk).update(state=S.SUCCEEDED)  # updated_at stays an hour ago
+    query = {"ids": [str(g.pk) for g in gens], "since": f"{time.time():.3f}"}
+    html = alice_client.get(f"/projects/{project.pk}/cards/", query, **HTMX).content.decode()
+    assert f'id="gen-{gens[0].pk}"' in html and 'name="ids" value="%d"' % gens[0].pk not in html
+    assert f'id="gen-{gens[1].pk}"' not in html
+
+
+def test_a_poll_without_a_mark_re_renders_every_card_asked_for(alice_client, project, alice):
+    gens = _pending_cards(project, alice, 2)
+    ids = [str(g.pk) for g in gens]
+    html = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": ids, "since": "nonsense"}, **HTMX).content.decode()
+    assert all(f'id="gen-{g.pk}"' in html for g in gens)
+
+
+@pytest.mark.parametrize("count", [1, 50])
+def test_a_poll_costs_the_same_few_queries_for_one_card_or_fifty(alice_client, project, alice, count, django_assert_max_num_queries):
+    gens = _pending_cards(project, alice, count)
+    finished = gens[0]
+    Generation.objects.filter(pk=finished.pk).update(state=S.SUCCEEDED)
+    Track.objects.create(
+        generation=finished, project=project, title="t", file="tracks/x.wav", content_type="audio/wav",
+        extension="wav", size=1, sha256="0" * 64,
+    )
+    ids = [str(g.pk) for g in gens]
+    # session, user, membership, the watched cards, their tracks
+    with django_assert_max_num_queries(5):
+        response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": ids, "since": "0"}, **HTMX)
+    assert f'id="gen-{finished.pk}"' in response.content.decode()

@@ -1,0 +1,72 @@
+"""When to ask a provider again about a job that has no callback.
+
+A blind backoff trails a finished job by up to a third of its age. Each worker process instead
+learns how long a model's jobs usually take: the lower quartile of when its recent checks found
+them finished. It asks first a little before that (FIRST_FRACTION), then every tenth of it (never
+more often than half of POLL_FIRST_DELAY); past one and a half times the usual, a fifth of the
+job's age. Checking before the usual moment is what lets the estimate come down again when jobs
+get quicker: a check only ever sees a job finished after it did. Until a model has a history,
+the backoff of POLL_FIRST_DELAY growing by half each time applies.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+SAMPLE = 20  # recent durations kept per model
+MIN_SAMPLES = 3
+FIRST_FRACTION = 0.8  # of the usual duration, for the first check
+STEP_FRACTION = 0.1  # of the usual duration, between checks around it
+OVERDUE_AFTER = 1.5  # times the usual duration: from then on
+OVERDUE_FRACTION = 0.2  # wait this share of the job's age between checks
+
+_durations: dict[str, deque[float]] = {}
+_lock = threading.Lock()
+
+
+def learn(model_key: str, submitted_at: datetime | None) -> None:
+    """A status check found the job finished: remember how long it took."""
+    if submitted_at is None:
+        return
+    seconds = (timezone.now() - submitted_at).total_seconds()
+    if seconds > 0:
+        with _lock:
+            _durations.setdefault(model_key, deque(maxlen=SAMPLE)).append(seconds)
+
+
+def typical_seconds(model_key: str) -> float | None:
+    with _lock:
+        seen = list(_durations.get(model_key, ()))
+    return sorted(seen)[len(seen) // 4] if len(seen) >= MIN_SAMPLES else None
+
+
+def forget() -> None:
+    with _lock:
+        _durations.clear()
+
+
+def _min_delay() -> float:
+    return settings.POLL_FIRST_DELAY / 2
+
+
+def first_delay(model_key: str) -> float:
+    typical = typical_seconds(model_key)
+    if typical is None:
+        return settings.POLL_FIRST_DELAY
+    return min(max(typical * FIRST_FRACTION, _min_delay()), settings.POLL_MAX_DELAY)
+
+
+def next_delay(model_key: str, submitted_at: datetime | None, checks_done: int) -> float:
+    """The wait after the `checks_done`-th check found the job still unfinished."""
+    typical = typical_seconds(model_key)
+    if typical is None or submitted_at is None:
+        return min(settings.POLL_FIRST_DELAY * 1.5**checks_done, settings.POLL_MAX_DELAY)
+    age = (timezone.now() - submitted_at).total_seconds()
+    if age < typical * OVERDUE_AFTER:
+        return min(max(typical * STEP_FRACTION, _min_delay()), settings.POLL_MAX_DELAY)
+    return min(max(age * OVERDUE_FRACTION, _min_delay()), settings.POLL_MAX_DELAY)
