@@ -13,37 +13,14 @@ import pytest
 
 from providers.aimlapi import AimlApi
 from providers.base import AuthFailed, InvalidRequest, OutOfCredit, ProviderDown, RateLimited, State
-from providers.emulator import Emulator, start_emulator
+from providers.emulator import Emulator
 from providers.emulator.config import ConfigError
 
 GENERATE = "/aimlapi/v2/generate/audio"
-KEY = {"Authorization": "Bearer test-key"}
+AUTH_HEADERS = KEY = {"Authorization": "Bearer test-key"}
 TERMINAL = {"completed", "error"}
 FAST = {"queued_seconds": 0.05, "job_seconds": 0.15, "music_seconds": 2.0}
 ERROR_FIELDS = {"message", "path", "requestId", "statusCode", "timestamp"}
-
-
-@pytest.fixture(scope="module")
-def running():
-    with start_emulator(**FAST) as running:
-        yield running
-
-
-@pytest.fixture
-def emulator(running) -> Emulator:
-    running.emulator.reset()
-    return running.emulator
-
-
-@pytest.fixture(scope="module")
-def shared_client(running):
-    with httpx.Client(base_url=running.base_url, headers=KEY, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def client(shared_client, emulator):
-    return shared_client
 
 
 def submit(client, model="stable-audio", prompt="Calm piano over rain", headers=None, **fields):

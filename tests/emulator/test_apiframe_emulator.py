@@ -15,7 +15,6 @@ import pytest
 
 from providers.apiframe import Apiframe
 from providers.base import CallbackRejected, State
-from providers.emulator import Emulator, start_emulator
 
 from ..conftest import wait_for
 from .callbacks import receiver_fixture
@@ -23,7 +22,7 @@ from .callbacks import receiver_fixture
 SUBMIT = "/apiframe/v2/music/generate"
 JOBS = "/apiframe/v2/jobs/"
 KEY = "test-key"
-HEADERS = {"X-API-Key": KEY}
+AUTH_HEADERS = {"X-API-Key": KEY}
 TERMINAL = {"COMPLETED", "FAILED"}
 FAST = {
     "queued_seconds": 0.05,
@@ -32,29 +31,6 @@ FAST = {
     "music_seconds": 2.0,
     "webhook_retry_delay": 0.02,
 }
-
-
-@pytest.fixture(scope="module")
-def running():
-    with start_emulator(**FAST) as running:
-        yield running
-
-
-@pytest.fixture
-def emulator(running) -> Emulator:
-    running.emulator.reset()
-    return running.emulator
-
-
-@pytest.fixture(scope="module")
-def shared_client(running):
-    with httpx.Client(base_url=running.base_url, headers=HEADERS, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def client(shared_client, emulator):
-    return shared_client
 
 
 receiver = receiver_fixture("/hooks/apiframe/7/secret-token/")

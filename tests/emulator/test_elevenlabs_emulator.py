@@ -18,7 +18,7 @@ import pytest
 
 from providers.base import AuthFailed, InvalidRequest, OutOfCredit, ProviderDown, RateLimited
 from providers.elevenlabs import ElevenLabs
-from providers.emulator import Emulator, start_emulator
+from providers.emulator import Emulator
 from providers.emulator.audio import render
 from providers.emulator.config import ConfigError
 from providers.emulator.elevenlabs import VOICES, ogg_opus_silence, wav_payload
@@ -29,31 +29,9 @@ MOUNT = "/elevenlabs"
 VOICE_ID = "JBFqnCBsd6RMkjVDRZzb"
 SPEECH = f"{MOUNT}/v1/text-to-speech/{VOICE_ID}"
 SFX = f"{MOUNT}/v1/sound-generation"
-KEY = {"xi-api-key": "test-key"}
+AUTH_HEADERS = KEY = {"xi-api-key": "test-key"}
 FAST = {"elevenlabs_seconds": 0.02}
-
-
-@pytest.fixture(scope="module")
-def running():
-    with start_emulator(**FAST) as running:
-        yield running
-
-
-@pytest.fixture
-def emulator(running) -> Emulator:
-    running.emulator.reset()
-    return running.emulator
-
-
-@pytest.fixture(scope="module")
-def shared_client(running):
-    with httpx.Client(base_url=running.base_url, headers=KEY, timeout=10) as client:
-        yield client
-
-
-@pytest.fixture
-def client(shared_client, emulator):
-    return shared_client
+CLIENT_TIMEOUT = 10
 
 
 def speak(client, text="Hello there, welcome to the studio.", voice_id=VOICE_ID, headers=None, params=None, **fields):

@@ -20,32 +20,9 @@ from .callbacks import receiver_fixture
 MUSIC = "/pixazo/elevenlabs-music-api-368/v1/elevenlabs-music-api-request"
 SPEECH = "/pixazo/eleven-v3-alpha-954/v1/eleven-v3-alpha-request"
 STATUS = "/pixazo/v2/requests/status/"
-KEY = {"Ocp-Apim-Subscription-Key": "test-key"}
+AUTH_HEADERS = KEY = {"Ocp-Apim-Subscription-Key": "test-key"}
 TERMINAL = {"COMPLETED", "FAILED", "ERROR"}
 FAST = {"queued_seconds": 0.05, "job_seconds": 0.15, "sync_interval": 0.05, "webhook_retry_delay": 0.02}
-
-
-@pytest.fixture(scope="module")
-def running():
-    with start_emulator(**FAST) as running:
-        yield running
-
-
-@pytest.fixture
-def emulator(running) -> Emulator:
-    running.emulator.reset()
-    return running.emulator
-
-
-@pytest.fixture(scope="module")
-def shared_client(running):
-    with httpx.Client(base_url=running.base_url, headers=KEY, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def client(shared_client, emulator):
-    return shared_client
 
 
 receiver = receiver_fixture("/hooks/pixazo/secret-token")

@@ -20,7 +20,6 @@ import mutagen.oggvorbis
 import pytest
 
 from providers.base import State
-from providers.emulator import start_emulator
 from providers.emulator.runware import PRICE_PER_SECOND, _sndfile, flac_bytes
 from providers.emulator.audio import render
 from providers.runware import Runware
@@ -32,7 +31,7 @@ from ..conftest import wait_for
 from .callbacks import receiver_fixture
 
 ENDPOINT = "/runware"
-KEY = {"Authorization": "Bearer test-key"}
+AUTH_HEADERS = KEY = {"Authorization": "Bearer test-key"}
 MODEL = "elevenlabs:1@1"
 FAST = {
     "queued_seconds": 0.03,
@@ -43,27 +42,9 @@ FAST = {
 needs_sndfile = pytest.mark.skipif(_sndfile() is None, reason="libsndfile is not installed: no OGG Vorbis encoder")
 
 
-@pytest.fixture(scope="module")
-def running():
-    with start_emulator(**FAST) as running:
-        yield running
-
-
 @pytest.fixture
-def emu(running):
-    running.emulator.reset()
-    return running.emulator
-
-
-@pytest.fixture(scope="module")
-def shared_client(running):
-    with httpx.Client(base_url=running.base_url, headers=KEY, timeout=5) as client:
-        yield client
-
-
-@pytest.fixture
-def client(shared_client, emu):
-    return shared_client
+def emu(emulator):
+    return emulator
 
 
 receiver = receiver_fixture("/hooks/runware/7/secret-token/")
@@ -620,7 +601,10 @@ def test_counters_tell_submissions_polls_media_fetches_and_refusals(client, emu)
 # --- the studio against the emulator --------------------------------------------------------
 
 
-def test_a_studio_generation_with_two_flac_results_stores_two_tracks_and_the_cost(project, alice, emulator, worker):
+def test_a_studio_generation_with_two_flac_results_stores_two_tracks_and_the_cost(
+    project, alice, running, emulator, worker, settings
+):
+    settings.PROVIDERS = {**settings.PROVIDERS, "runware": {"api_key": "emulator-key", "base_url": f"{running.base_url}/runware"}}
     model = BY_KEY["runware-eleven-music"]
     params = {"positivePrompt": "Warm lo-fi beat", "numberResults": 2, "outputFormat": "FLAC", "duration": 40}
     gen = services.start_generation(project=project, user=alice, model=model, params=params)
@@ -638,4 +622,4 @@ def test_a_studio_generation_with_two_flac_results_stores_two_tracks_and_the_cos
     assert [(t.extension, t.content_type) for t in tracks] == [("flac", "audio/flac")] * 2
     assert tracks[0].sha256 != tracks[1].sha256
     assert all(t.duration_seconds == pytest.approx(1.0, abs=0.05) for t in tracks)
-    assert emulator.emulator.stats()["submissions"]["by_request_id"] == {gen.external_id: 1}
+    assert emulator.stats()["submissions"]["by_request_id"] == {gen.external_id: 1}
