@@ -97,10 +97,7 @@ class AimlApi(Adapter):
     def _job_state(self, body: Any, external_id: str) -> JobState:
         if not isinstance(body, dict):
             raise ProviderDown("the status answer is not an object", provider=self.label)
-        status = str(body.get("status") or "").lower()
-        state = STATES.get(status)
-        if state is None:
-            raise ProviderDown(f"unknown status {status or 'missing'!r}", provider=self.label)
+        state = self.state_for(str(body.get("status") or "").lower(), STATES)
         media: tuple[Media, ...] = ()
         if state is State.SUCCEEDED:
             media = tuple(_media(f) for f in _audio_files(body.get("audio_file")))

@@ -138,9 +138,8 @@ class Apiframe(Adapter):
 
     def _job_state(self, body: dict, *, job_id: Any, event: str = "") -> JobState:
         status = str(body.get("status") or "").upper()
-        state = STATES.get(status) if status else EVENT_STATES.get(event.lower())
-        if state is None:
-            raise ProviderDown(f"unknown status {status or event or 'missing'!r}", provider=self.label)
+        # A webhook without a status still names its event.
+        state = self.state_for(status, STATES) if status else self.state_for(event.lower(), EVENT_STATES)
         media: tuple[Media, ...] = ()
         if state is State.SUCCEEDED:
             media = media_in(body.get("result"))

@@ -200,6 +200,14 @@ class Adapter:
         """Synchronous APIs only: yield the audio body as it streams in (the caller stores it)."""
         raise NotImplementedError
 
+    def state_for(self, status: str, states: Mapping[str, State]) -> State:
+        """The studio's state for the provider's status word; one we do not know is an answer
+        we cannot read (retried as ProviderDown, never taken as a finish)."""
+        state = states.get(status)
+        if state is None:
+            raise ProviderDown(f"unknown status {status or 'missing'!r}", provider=self.label)
+        return state
+
     def error_message(self, response: httpx.Response) -> str:
         """The provider's own words for an error answer."""
         body = _json_or_none(response)

@@ -71,9 +71,7 @@ class Pixazo(Adapter):
         if not isinstance(body, dict):
             raise ProviderDown("the status answer is not an object", provider=self.label)
         status = str(body.get("status") or "").upper()
-        state = STATES.get(status)
-        if state is None:
-            raise ProviderDown(f"unknown status {status or 'missing'!r}", provider=self.label)
+        state = self.state_for(status, STATES)
         media: tuple[Media, ...] = ()
         if state is State.SUCCEEDED:
             output = body.get("output") or {}

@@ -84,16 +84,16 @@ class Choice(Param):
     blank_label: str = ""  # when set and not required: an empty choice meaning "provider default"
 
     def form_field(self) -> forms.Field:
+        return forms.ChoiceField(
+            label=self.label, help_text=self.help, required=self.required, initial=self.default, choices=self.options()
+        )
+
+    def options(self) -> list[tuple[str, str]]:
+        """The choices as offered, with the "provider default" blank first when there is one."""
         choices = list(self.choices)
         if not self.required and self.blank_label:
             choices.insert(0, ("", self.blank_label))
-        return forms.ChoiceField(
-            label=self.label,
-            help_text=self.help,
-            required=self.required,
-            initial=self.default,
-            choices=choices,
-        )
+        return choices
 
     def to_wire(self, value: Any) -> Any:
         return value or None

@@ -46,15 +46,12 @@ class IntegerChoice(Choice):
     """A choice among numbers (sample rates, channel counts): cleaned and sent as an int."""
 
     def form_field(self) -> forms.Field:
-        choices = list(self.choices)
-        if not self.required and self.blank_label:
-            choices.insert(0, ("", self.blank_label))
         return forms.TypedChoiceField(
             label=self.label,
             help_text=self.help,
             required=self.required,
             initial=self.default,
-            choices=choices,
+            choices=self.options(),
             coerce=int,
             empty_value=None,
         )
