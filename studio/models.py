@@ -1,11 +1,14 @@
+import hashlib
 import secrets
 import uuid
+from datetime import UTC
 
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
 
+from .id_urls import id_url
 
 class Project(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects")
@@ -21,7 +24,7 @@ class Project(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("project", args=[self.pk])
+        return id_url("project", self.pk)
 
 
 class Role(models.TextChoices):
@@ -226,6 +229,17 @@ class Track(models.Model):
 
     def searchable_text(self) -> str:
         return search_words(f"{self.title}\n{self.generation.prompt}")
+
+    def get_absolute_url(self):
+        return id_url("track_detail", self.pk)
+
+    @property
+    def audio_url(self) -> str:
+        return id_url("track_audio", self.pk)
+
+    @property
+    def favorite_url(self) -> str:
+        return id_url("track_favorite", self.pk)
 
     @property
     def download_name(self) -> str:

@@ -172,6 +172,14 @@ def test_favorite_from_a_row_answers_the_row(alice_client, project, alice):
     assert html.strip().startswith(f'<article id="track-{track.pk}"') and 'aria-pressed="true"' in html
 
 
+def test_row_ids_are_never_grouped_like_numbers(alice_client, project, alice, settings):
+    settings.USE_THOUSAND_SEPARATOR = True
+    Track.objects.filter(pk=make_track(project, alice).pk).update(id=12345)
+    html = alice_client.get(f"/projects/{project.pk}/tracks/", **HTMX).content.decode()
+    assert 'id="track-12345"' in html and 'value="12345"' in html and 'for="select-12345"' in html
+    assert "12,345" not in html
+
+
 def test_moving_a_track_takes_its_tags_and_share_links(alice_client, project, alice):
     track = make_track(project, alice)
     alice_client.post(f"/tracks/{track.pk}/tags/", {"tags": "drums"})
