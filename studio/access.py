@@ -4,7 +4,7 @@ outsider cannot even learn that an object exists."""
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from .models import ROLE_RANK, Generation, Membership, Project, Role, ShareLink, Track
+from .models import ROLE_RANK, Generation, Invitation, Membership, Project, Role, ShareLink, Track, invitation_token_hash
 
 
 def get_membership(user, project_id: int, role: str = Role.VIEWER) -> Membership:
@@ -59,3 +59,15 @@ def get_live_share_link(token: str) -> ShareLink:
     if link is None or not link.is_live():
         raise Http404("No such link")
     return link
+
+
+def get_live_invitation(token: str) -> Invitation:
+    """An invitation that is neither used, revoked nor expired; otherwise 404, saying nothing of which."""
+    invitation = (
+        Invitation.objects.select_related("project", "invited_by")
+        .filter(token_hash=invitation_token_hash(token))
+        .first()
+    )
+    if invitation is None or not invitation.is_live():
+        raise Http404("No such invitation")
+    return invitation

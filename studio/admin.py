@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .models import Generation, Membership, Project, ShareLink, Tag, Track, Transition
+from .models import Generation, Invitation, Membership, Project, ShareLink, Tag, Track, Transition
 
 
 class MembershipInline(admin.TabularInline):
@@ -104,3 +104,20 @@ class ShareLinkAdmin(admin.ModelAdmin):
     list_display = ["project", "track", "created_by", "created_at", "expires_at", "revoked_at", "plays", "downloads"]
     raw_id_fields = ["project", "track", "created_by"]
     exclude = ["token"]  # a token shown is a link handed out
+
+
+@admin.register(Invitation)
+class InvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "project", "role", "invited_by", "created_at", "sent_at", "expires_at", "accepted_at", "revoked_at"]
+    list_filter = ["role"]
+    search_fields = ["email", "project__name"]
+    exclude = ["token_hash"]  # no link, but no one's business either
+    readonly_fields = [
+        "project", "email", "role", "invited_by", "created_at", "sent_at", "expires_at", "accepted_at", "accepted_by", "revoked_at",
+    ]  # fmt: skip
+
+    def has_add_permission(self, request):
+        return False  # made from a project's settings, where the e-mail goes out
+
+    def has_change_permission(self, request, obj=None):
+        return False  # a record of what was sent; revoke from the project's settings

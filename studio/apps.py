@@ -13,6 +13,7 @@ class StudioConfig(AppConfig):
         checks.register(check_providers)
         checks.register(check_scheduler)
         checks.register(check_storage)
+        checks.register(check_mail)
 
 
 # Startup checks: `migrate`, `rundramatiq`, `crontab` and `check` print these, so an operator
@@ -93,6 +94,20 @@ def check_storage(app_configs, **kwargs):
                 hint="Check AWS_S3_ENDPOINT_URL, AWS_STORAGE_BUCKET_NAME and the credentials "
                 "(AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY).",
                 id="studio.W003",
+            )
+        ]
+    return []
+
+
+def check_mail(app_configs, **kwargs):
+    from django.conf import settings
+
+    if not settings.DEBUG and settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":
+        return [
+            checks.Info(
+                "Mail is printed to the console: invitations and password resets reach no one.",
+                hint="Set EMAIL_URL (e.g. smtp+tls://user:password@mail.example.com:587) and DEFAULT_FROM_EMAIL.",
+                id="studio.I003",
             )
         ]
     return []

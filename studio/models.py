@@ -281,3 +281,55 @@ class ShareLink(models.Model):
     def is_live(self, now=None) -> bool:
         now = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+INVITATION_DAYS = 7
+INVITED_ROLES = [(Role.EDITOR, "Editor"), (Role.VIEWER, "Viewer")]  # a project has one owner
+
+
+def new_invitation_token() -> str:
+    return secrets.token_urlsafe(24)  # 192 random bits
+
+
+def invitation_token_hash(token: str) -> str:
+    # Only the hash is stored: a copy of the database holds no working link.
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Invitation(models.Model):
+    """An e-mail address asked to join a project, until it is accepted, revoked or expires."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()  # lower case
+    role = models.CharField(max_length=10, choices=INVITED_ROLES, default=Role.VIEWER)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="invitations_sent"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    sent_at = models.DateTimeField(default=timezone.now)  # the latest e-mail: a resend moves it
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="invitations_accepted"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        constraints = [
+            # Inviting an address again refreshes its open invitation instead of adding a second one.
+            models.UniqueConstraint(
+                fields=["project", "email"],
+                condition=models.Q(accepted_at__isnull=True, revoked_at__isnull=True),
+                name="one_open_invitation_per_address",
+            ),
+            models.CheckConstraint(condition=models.Q(role__in=[Role.EDITOR, Role.VIEWER]), name="invited_as_editor_or_viewer"),
+        ]
+
+    def __str__(self):
+        return f"Invitation of {self.email} to {self.project}"
+
+    def is_live(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > now

@@ -3,6 +3,8 @@
 from datetime import datetime
 
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -109,14 +111,29 @@ def delete_project(*, project: Project) -> None:
     project.delete()  # each track's file goes once the deletion commits (signals.py)
 
 
+def is_email_address(text: str) -> bool:
+    try:
+        validate_email(text)
+    except ValidationError:
+        return False
+    return True
+
+
+def accounts_named(who: str):
+    """Active accounts whose username or e-mail address is `who` (any case)."""
+    who = who.strip()
+    return get_user_model().objects.filter(Q(username__iexact=who) | Q(email__iexact=who), is_active=True)
+
+
 def add_member(*, project: Project, who: str, role: str) -> Membership:
     """Add an existing account, named by username or e-mail address."""
     who = who.strip()
     if role not in (Role.EDITOR, Role.VIEWER):
         raise NotAllowed("Choose editor or viewer.")
-    users = get_user_model().objects.filter(Q(username__iexact=who) | Q(email__iexact=who), is_active=True)
-    matches = list(users[:2]) if who else []
+    matches = list(accounts_named(who)[:2]) if who else []
     if len(matches) != 1:
+        if "@" in who and not matches and not is_email_address(who):
+            raise NotAllowed(f"No account has the username “{who}”, and it is not a valid e-mail address to invite.")
         raise NotAllowed(f"No single account has the username or e-mail address “{who}”.")
     user = matches[0]
     if project.memberships.filter(user=user).exists():

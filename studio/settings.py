@@ -120,6 +120,10 @@ EMAIL_BACKEND = env(
     "EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend"
 )
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="studio@localhost")
+# A mail server in one variable, e.g. smtp+tls://user:password@mail.example.com:587 (overrides EMAIL_BACKEND).
+if env("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)  # seconds: a stuck mail server must not hold a request
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from . import health, views, views_library, views_sharing, webhooks
+from . import health, views, views_invitations, views_library, views_sharing, webhooks
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -30,6 +30,10 @@ urlpatterns = [
     path("projects/<int:project_id>/members/", views_library.member_add, name="member_add"),
     path("projects/<int:project_id>/members/<int:membership_id>/role/", views_library.member_role, name="member_role"),
     path("projects/<int:project_id>/members/<int:membership_id>/remove/", views_library.member_remove, name="member_remove"),
+    # Invitations by e-mail: managed by the owner, accepted by whoever holds a live link.
+    path("projects/<int:project_id>/invitations/<int:invitation_id>/resend/", views_invitations.invitation_resend, name="invitation_resend"),
+    path("projects/<int:project_id>/invitations/<int:invitation_id>/revoke/", views_invitations.invitation_revoke, name="invitation_revoke"),
+    path("invitations/<str:token>/", views_invitations.invitation, name="invitation"),
     path("tracks/<int:track_id>/", views_library.track_detail, name="track_detail"),
     path("tracks/<int:track_id>/title/", views_library.track_rename, name="track_rename"),
     path("tracks/<int:track_id>/favorite/", views_library.track_favorite, name="track_favorite"),

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from . import library, services
+from . import invitations, library, services
 from .access import get_membership, get_project_for_user, get_track_with_membership, projects_for_user, tracks_for_user
 from .forms import (
     BulkForm,
@@ -62,6 +62,7 @@ def _settings_page(request, membership: Membership, *, status=200, **forms) -> H
         "project": project,
         "membership": membership,
         "members": members,
+        "invitations": invitations.open_invitations(project).select_related("invited_by").order_by("email"),
         "project_form": forms.get("project_form") or ProjectForm(instance=project),
         "member_form": forms.get("member_form") or MemberForm(),
         "delete_form": forms.get("delete_form") or DeleteProjectForm(project=project),
@@ -113,13 +114,24 @@ def member_add(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     form = MemberForm(request.POST)
     if form.is_valid():
         try:
-            added = services.add_member(project=membership.project, **form.cleaned_data)
+            done = _add_or_invite(request, membership.project, **form.cleaned_data)
         except services.NotAllowed as exc:
             form.add_error("who", str(exc))
         else:
-            messages.success(request, f"{added.user.get_username()} joined as {added.get_role_display().lower()}.")
+            messages.success(request, done)
             return redirect("project_settings", project_id)
     return _settings_page(request, membership, status=400, member_form=form)
+
+
+def _add_or_invite(request, project, *, who: str, role: str) -> str:
+    """An account joins at once; an address no account has gets an invitation by e-mail."""
+    if invitations.wants_invitation(who):
+        sent = invitations.invite(
+            project=project, email=who, role=role, invited_by=request.user, base_url=invitations.site_url(request)
+        )
+        return f"Invitation sent to {sent.email}."
+    added = services.add_member(project=project, who=who, role=role)
+    return f"{added.user.get_username()} joined as {added.get_role_display().lower()}."
 
 
 def _other_membership(request, project_id: int, membership_id: int) -> Membership:

@@ -13,7 +13,7 @@ import pytest
 import yaml
 from django.test import Client
 
-from studio.apps import check_providers, check_scheduler
+from studio.apps import check_mail, check_providers, check_scheduler
 
 from .conftest import S3_CREDENTIALS, closed_port
 
@@ -47,6 +47,7 @@ def test_check_deploy_has_nothing_to_say_about_a_full_production_configuration(t
         "AWS_S3_REGION_NAME": "us-east-1",
         "AWS_S3_ADDRESSING_STYLE": "path",
         "DRAMATIQ_PROMETHEUS": "true",
+        "EMAIL_URL": "smtp+tls://studio:secret@mail.example.com:587",  # not contacted by the check
     }
     result = manage("check", "--deploy", "--fail-level", "WARNING", env=env)
     output = result.stdout + result.stderr
@@ -129,6 +130,13 @@ def test_the_check_explains_the_scheduler_lock_on_rabbitmq(settings):
     assert [m.id for m in check_scheduler(None)] == ["studio.I002"]
     settings.SCHEDULER_REDIS_URL = "redis://redis:6379/0"
     assert check_scheduler(None) == []
+
+
+def test_the_check_says_when_mail_would_reach_no_one_in_production(settings):
+    settings.DEBUG, settings.EMAIL_BACKEND = False, "django.core.mail.backends.console.EmailBackend"
+    assert [m.id for m in check_mail(None)] == ["studio.I003"]
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    assert check_mail(None) == []
 
 
 # --- gunicorn + WhiteNoise --------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 from django.test import Client
 from django.utils.html import escape
 
-from studio.models import Membership, Project, Role, ShareLink, Track
+from studio import invitations
+from studio.models import Invitation, Membership, Project, Role, ShareLink, Track
 from tests.conftest import make_user
 from tests.library_fixtures import add_member, make_project, make_track
 
@@ -24,6 +25,7 @@ class World:
     track: Track
     link: ShareLink
     viewer_membership: Membership
+    invitation: Invitation
     clients: dict = field(default_factory=dict)
 
 
@@ -33,7 +35,13 @@ def world(alice, project) -> World:
     viewer_membership = add_member(project, carol, VIEWER)
     track = make_track(project, alice)
     link = ShareLink.objects.create(project=project, track=track, created_by=alice, allow_download=True)
-    w = World(project=project, other=make_project(alice), track=track, link=link, viewer_membership=viewer_membership)
+    invitation = invitations.invite(
+        project=project, email="invited@example.com", role=EDITOR, invited_by=alice, base_url="http://testserver"
+    )
+    w = World(
+        project=project, other=make_project(alice), track=track, link=link, viewer_membership=viewer_membership,
+        invitation=invitation,
+    )
     for name, user in (("owner", alice), ("viewer", carol), ("outsider", bob)):
         client = Client()
         client.force_login(user)
@@ -49,12 +57,13 @@ def snapshot(w: World):
         list(Track.objects.order_by("pk").values_list("pk", "project_id", "title", "favorite")),
         list(Track.tags.through.objects.order_by("pk").values_list("track_id", "tag_id")),
         list(ShareLink.objects.order_by("pk").values_list("pk", "revoked_at", "plays", "downloads")),
+        list(Invitation.objects.order_by("pk").values_list("pk", "email", "role", "token_hash", "expires_at", "revoked_at")),
     )
 
 
 # (name, method, url, data, the least role allowed)
 def actions(w: World):
-    p, t, m = w.project.pk, w.track.pk, w.viewer_membership.pk
+    p, t, m, i = w.project.pk, w.track.pk, w.viewer_membership.pk, w.invitation.pk
     return {
         "project page": ("get", f"/projects/{p}/", {}, VIEWER),
         "project library": ("get", f"/projects/{p}/tracks/", {"q": "rainy"}, VIEWER),
@@ -82,6 +91,9 @@ def actions(w: World):
         "add member": ("post", f"/projects/{p}/members/", {"who": "bob", "role": "editor"}, OWNER),
         "change role": ("post", f"/projects/{p}/members/{m}/role/", {"role": "editor"}, OWNER),
         "remove member": ("post", f"/projects/{p}/members/{m}/remove/", {}, OWNER),
+        "invite by e-mail": ("post", f"/projects/{p}/members/", {"who": "new@example.com", "role": "viewer"}, OWNER),
+        "resend invitation": ("post", f"/projects/{p}/invitations/{i}/resend/", {}, OWNER),
+        "revoke invitation": ("post", f"/projects/{p}/invitations/{i}/revoke/", {}, OWNER),
     }
 
 
@@ -90,6 +102,7 @@ ACTION_NAMES = [
     "rename track", "favorite track", "tag track", "move track", "delete track", "bulk tag", "bulk favorite",
     "bulk move", "bulk delete", "share links page", "create share link", "revoke share link", "settings page",
     "rename project", "archive project", "delete project", "add member", "change role", "remove member",
+    "invite by e-mail", "resend invitation", "revoke invitation",
 ]  # fmt: skip
 RANK = {"outsider": 0, VIEWER: 1, EDITOR: 2, OWNER: 3}
 USER_RANK = {"owner": 3, "viewer": 1, "outsider": 0}

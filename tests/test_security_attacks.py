@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 import respx
@@ -14,10 +15,11 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
+from django.utils import timezone
 
 from providers.emulator.apiframe import webhook_signature
 from studio import pipeline, transitions
-from studio.models import Generation, Membership, Project, Role, Track, Transition
+from studio.models import Generation, Invitation, Membership, Project, Role, Track, Transition, invitation_token_hash
 
 from .conftest import PIXAZO_TEST_URL
 
@@ -71,8 +73,13 @@ def alices_things(project, alice):
         generation=gen, project=project, title="Night drive", file=name, content_type="audio/wav",
         extension="wav", size=104, sha256="0" * 64,
     )
+    invitation = Invitation.objects.create(
+        project=project, email="new@example.com", invited_by=alice, token_hash=invitation_token_hash("alices-invitation"),
+        expires_at=timezone.now() + timedelta(days=7),
+    )
     return {
-        "project_id": project.pk, "generation_id": gen.pk, "track_id": track.pk,
+        "project_id": project.pk, "generation_id": gen.pk, "track_id": track.pk, "invitation_id": invitation.pk,
+        # One token fills every <token>: a callback's, and so no live invitation's either.
         "provider": "pixazo", "token": gen.callback_token,
         "uidb64": "MQ",  # django.contrib.auth's password reset confirmation
     }
@@ -82,6 +89,7 @@ def snapshot():
     return (
         list(Generation.objects.values_list("pk", "state", "params", "error").order_by("pk")),
         Project.objects.count(), Track.objects.count(), Membership.objects.count(), Transition.objects.count(),
+        list(Invitation.objects.values_list("pk", "token_hash", "expires_at", "accepted_at", "revoked_at").order_by("pk")),
     )
 
 
@@ -139,7 +147,7 @@ def test_another_user_gets_404_for_every_id_of_someone_elses(client, bob, alices
             if response.status_code not in (404, 405):
                 leaks.append((method.upper(), path, response.status_code))
     assert leaks == []
-    assert tried >= 9  # every project, generation and track route
+    assert tried >= 12  # every project, generation, track and invitation route
     assert snapshot() == before
 
 
@@ -312,7 +320,7 @@ def test_api_keys_never_reach_pages_errors_logs_or_the_admin(settings, project, 
     seen += [
         admin_client.get(url).content.decode()
         for url in ("/admin/studio/generation/", f"/admin/studio/generation/{gen.pk}/change/", "/admin/studio/transition/",
-                    "/admin/studio/project/", "/admin/studio/track/")
+                    "/admin/studio/project/", "/admin/studio/track/", "/admin/studio/invitation/")
     ]
     for text in seen:
         assert SECRET_KEY not in text

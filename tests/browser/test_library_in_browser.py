@@ -38,7 +38,7 @@ def test_share_with_a_viewer_then_with_anyone_then_revoke(browser, page, live_se
     page.get_by_role("link", name="Settings and members").click()
     page.get_by_label("Username or e-mail address").fill("ben")
     page.get_by_label("Role", exact=True).select_option("viewer")
-    page.get_by_role("button", name="Add member").click()
+    page.get_by_role("button", name="Add or invite").click()
     page.get_by_text("ben joined as viewer").wait_for()
 
     # Ben finds it by search, plays it, and has no way to delete it.
