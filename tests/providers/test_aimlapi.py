@@ -593,42 +593,7 @@ def test_unreadable_credits_leave_the_cost_unknown(adapter, gateway):
     assert adapter.status(STABLE_ID).cost is None
 
 
-# --- Timeouts and connection failures ----------------------------------------------------------
-
-
-def test_read_timeout_on_submit_may_have_been_accepted(adapter, gateway):
-    gateway.post(GENERATE).mock(side_effect=httpx.ReadTimeout("read timed out"))
-
-    with pytest.raises(ProviderDown) as caught:
-        submit_stable_audio(adapter)
-
-    assert caught.value.maybe_accepted is True
-    assert caught.value.retryable is True
-    assert caught.value.provider == "AI/ML API"
-
-
-@pytest.mark.parametrize(
-    "failure",
-    [httpx.ConnectTimeout("connect timed out"), httpx.ConnectError("connection refused")],
-    ids=["connect-timeout", "connect-error"],
-)
-def test_connect_failure_on_submit_was_never_accepted(adapter, gateway, failure):
-    gateway.post(GENERATE).mock(side_effect=failure)
-
-    with pytest.raises(ProviderDown) as caught:
-        submit_stable_audio(adapter)
-
-    assert caught.value.maybe_accepted is False
-    assert caught.value.retryable is True
-
-
-def test_read_timeout_on_status_is_provider_down(adapter, gateway):
-    gateway.get(GENERATE).mock(side_effect=httpx.ReadTimeout("read timed out"))
-
-    with pytest.raises(ProviderDown) as caught:
-        adapter.status(STABLE_ID)
-
-    assert caught.value.retryable is True
+# Timeouts and connection failures: tests/providers/test_transport_failures.py, for every adapter.
 
 
 # --- Callbacks ---------------------------------------------------------------------------------

@@ -499,41 +499,7 @@ def test_unreadable_job_answer_is_provider_down(adapter, api, answer):
         adapter.status(JOB_ID)
 
 
-# --- Timeouts and connection failures ----------------------------------------------------------
-
-
-def test_read_timeout_on_submit_may_have_been_accepted(adapter, api):
-    api.post(SUBMIT_PATH).mock(side_effect=httpx.ReadTimeout("read timed out"))
-
-    with pytest.raises(ProviderDown) as caught:
-        submit(adapter)
-
-    assert caught.value.maybe_accepted is True
-    assert caught.value.retryable is True
-
-
-@pytest.mark.parametrize(
-    "failure",
-    [httpx.ConnectError("connection refused"), httpx.ConnectTimeout("connect timed out")],
-    ids=["connect-error", "connect-timeout"],
-)
-def test_connect_failure_on_submit_was_never_accepted(adapter, api, failure):
-    api.post(SUBMIT_PATH).mock(side_effect=failure)
-
-    with pytest.raises(ProviderDown) as caught:
-        submit(adapter)
-
-    assert caught.value.maybe_accepted is False
-    assert caught.value.retryable is True
-
-
-def test_read_timeout_on_status_is_provider_down(adapter, api):
-    api.get(JOB_PATH).mock(side_effect=httpx.ReadTimeout("read timed out"))
-
-    with pytest.raises(ProviderDown) as caught:
-        adapter.status(JOB_ID)
-
-    assert caught.value.retryable is True
+# Timeouts and connection failures: tests/providers/test_transport_failures.py, for every adapter.
 
 
 # --- Signed callbacks ------------------------------------------------------------------------

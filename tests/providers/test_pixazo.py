@@ -514,41 +514,7 @@ def test_status_answer_that_is_a_json_list_is_provider_down(adapter, gateway):
         adapter.status(MUSIC_ID)
 
 
-# --- Timeouts and connection failures ----------------------------------------------------------
-
-
-def test_read_timeout_on_submit_may_have_been_accepted(adapter, gateway):
-    gateway.post(MUSIC_PATH).mock(side_effect=httpx.ReadTimeout("read timed out"))
-
-    with pytest.raises(ProviderDown) as caught:
-        submit_music(adapter)
-
-    assert caught.value.maybe_accepted is True
-    assert caught.value.retryable is True
-
-
-@pytest.mark.parametrize(
-    "failure",
-    [httpx.ConnectTimeout("connect timed out"), httpx.ConnectError("connection refused")],
-    ids=["connect-timeout", "connect-error"],
-)
-def test_connect_failure_on_submit_was_never_accepted(adapter, gateway, failure):
-    gateway.post(MUSIC_PATH).mock(side_effect=failure)
-
-    with pytest.raises(ProviderDown) as caught:
-        submit_music(adapter)
-
-    assert caught.value.maybe_accepted is False
-    assert caught.value.retryable is True
-
-
-def test_read_timeout_on_status_is_provider_down(adapter, gateway):
-    gateway.get(STATUS_PATH.format(MUSIC_ID)).mock(side_effect=httpx.ReadTimeout("read timed out"))
-
-    with pytest.raises(ProviderDown) as caught:
-        adapter.status(MUSIC_ID)
-
-    assert caught.value.retryable is True
+# Timeouts and connection failures: tests/providers/test_transport_failures.py, for every adapter.
 
 
 # --- Callbacks ---------------------------------------------------------------------------------

@@ -632,42 +632,7 @@ def test_an_unreadable_status_answer_is_provider_down(adapter, api, response):
         adapter.status(TASK)
 
 
-# --- Timeouts and connection failures ----------------------------------------------------------
-
-
-def test_read_timeout_on_submit_may_have_been_accepted(adapter, api):
-    api.post(BASE_URL).mock(side_effect=httpx.ReadTimeout("read timed out"))
-
-    with pytest.raises(ProviderDown) as caught:
-        submit(adapter)
-
-    assert caught.value.maybe_accepted is True
-    assert caught.value.retryable is True
-    assert caught.value.provider == "Runware"
-
-
-@pytest.mark.parametrize(
-    "failure",
-    [httpx.ConnectTimeout("connect timed out"), httpx.ConnectError("connection refused")],
-    ids=["connect-timeout", "connect-error"],
-)
-def test_connect_failure_on_submit_was_never_accepted(adapter, api, failure):
-    api.post(BASE_URL).mock(side_effect=failure)
-
-    with pytest.raises(ProviderDown) as caught:
-        submit(adapter)
-
-    assert caught.value.maybe_accepted is False
-    assert caught.value.retryable is True
-
-
-def test_read_timeout_on_status_is_provider_down(adapter, api):
-    api.post(BASE_URL).mock(side_effect=httpx.ReadTimeout("read timed out"))
-
-    with pytest.raises(ProviderDown) as caught:
-        adapter.status(TASK)
-
-    assert caught.value.retryable is True
+# Timeouts and connection failures: tests/providers/test_transport_failures.py, for every adapter.
 
 
 # --- Callbacks ---------------------------------------------------------------------------------
