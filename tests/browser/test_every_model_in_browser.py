@@ -39,6 +39,11 @@ def test_every_model_generates_a_track_that_plays(page, live_server, emulator, w
         fields.get_by_label(prompt_label, exact=True).fill(f"{PROMPTS[model.kind]} ({model.label})")
         page.get_by_role("button", name="Generate").click()
         page.locator("#cards article", has_text=model.label).first.wait_for()
+        # The answer also brings a fresh form: pick the next model only once htmx has wired its
+        # model picker (htmx 2 marks a processed element with an init hash), as a person would.
+        page.wait_for_function(
+            "document.querySelector('#generate-form select[name=model]')?.['htmx-internal-data']?.initHash"
+        )
 
     cards = page.locator("#cards article")
     assert cards.count() == len(MODELS)
