@@ -36,9 +36,16 @@ def needs_redis():
 
 
 class KillableWorkers(Workers):
-    """The integration tests' worker processes, plus SIGKILL of the newest one: no goodbye."""
+    """The integration tests' worker processes, plus SIGKILL of the newest one (no goodbye) and
+    SIGSTOP/SIGCONT, which freeze it mid-work so a test can act while messages certainly wait."""
 
     kills: int = 0
+
+    def freeze(self) -> None:
+        os.killpg(self.processes[-1].pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        os.killpg(self.processes[-1].pid, signal.SIGCONT)
 
     def kill(self) -> None:
         process = self.processes[-1]

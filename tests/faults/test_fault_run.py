@@ -53,6 +53,10 @@ def pending(ids) -> int:
     return Generation.objects.filter(pk__in=ids).exclude(state__in=Generation.TERMINAL_STATES).count()
 
 
+def queued_count(ids) -> int:
+    return Generation.objects.filter(pk__in=ids, state=S.QUEUED).count()
+
+
 def audit(ids, emulator) -> dict:
     """What every fault run must show: nothing lost, nothing paid twice, every file intact."""
     gens = list(Generation.objects.filter(pk__in=ids).prefetch_related("tracks"))
@@ -164,11 +168,18 @@ def test_jobs_finish_through_the_sweep_after_the_broker_is_flushed(
 
     warm_up = start_jobs(project, alice, 1)  # the worker is up and consuming
     assert wait_until(lambda: pending(warm_up) == 0, timeout=60)
+    # The worker is quicker than the submissions: frozen while they go in, it is then let loose
+    # until it has taken some, and frozen again, so some jobs are mid-flight and the rest's
+    # messages certainly wait in the broker when it is flushed.
+    worker_process.freeze()
     ids = start_jobs(project, alice, 60)
-    time.sleep(0.5)  # some jobs mid-flight, most of their messages still waiting in the broker
+    worker_process.thaw()
+    assert wait_until(lambda: queued_count(ids) < len(ids), timeout=30, interval=0.02)
+    worker_process.freeze()
     before = pending(ids)
-    queued = Generation.objects.filter(pk__in=ids, state=S.QUEUED).count()  # their messages go with the flush
+    queued = queued_count(ids)  # their messages go with the flush
     redis.Redis.from_url(settings.BROKER_URL).flushdb()  # this test's own database number only
+    worker_process.thaw()
     began = time.monotonic()
     with Sweeper(every=3.0) as sweeper:
         finished = wait_until(lambda: pending(ids) == 0, timeout=120)
