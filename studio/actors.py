@@ -20,9 +20,10 @@ def submit_generation(generation_id: int, attempt: int = 0) -> None:
     pipeline.submit(generation_id, attempt)
 
 
-@dramatiq.actor(queue_name=QUEUE, time_limit=60_000, **RETRY)
-def poll_generation(generation_id: int, checks_done: int) -> None:
-    pipeline.poll(generation_id, checks_done)
+# A status check that finds the job done fetches its audio in the same message: the fetch's limit.
+@dramatiq.actor(queue_name=QUEUE, time_limit=15 * 60_000, **RETRY)
+def poll_generation(generation_id: int, checks_done: int, running_at: float | None = None) -> None:
+    pipeline.poll(generation_id, checks_done, running_at)
 
 
 @dramatiq.actor(queue_name=QUEUE, time_limit=15 * 60_000, **RETRY)  # long tracks, slow links

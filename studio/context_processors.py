@@ -2,4 +2,8 @@ from django.conf import settings
 
 
 def studio(request):
-    return {"signup_open": settings.SIGNUP_OPEN, "card_refresh_ms": settings.CARD_REFRESH_MS}
+    return {
+        "signup_open": settings.SIGNUP_OPEN,
+        "card_refresh_ms": settings.CARD_REFRESH_MS,
+        "card_look_gap_ms": settings.CARD_REFRESH_MS // 3,  # extra looks: see static/cards.js
+    }

@@ -68,6 +68,10 @@ def new_callback_token() -> str:
     return secrets.token_urlsafe(32)
 
 
+def card_version(updated_at) -> str:
+    return updated_at.astimezone(UTC).strftime("%Y%m%d%H%M%S%f")
+
+
 class Generation(models.Model):
     State = GenerationState
     PENDING_STATES = (State.QUEUED, State.SUBMITTING, State.RUNNING, State.FETCHING)
@@ -94,6 +98,9 @@ class Generation(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)  # provider reported it running
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
+    # When news of the job is next due (a worker's planned status check, or with a callback the
+    # model's usual finish): the page can look just after it.
+    news_due_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -108,6 +115,11 @@ class Generation(models.Model):
     @property
     def is_pending(self) -> bool:
         return self.state in self.PENDING_STATES
+
+    @property
+    def card_version(self) -> str:
+        """Which version of the card a page shows: the row's last change, to the microsecond."""
+        return card_version(self.updated_at)
 
     @property
     def card_label(self) -> str:

@@ -104,6 +104,10 @@ def submit(generation_id: int, attempt: int = 0) -> None:
         _submit_failed(gen, exc, attempt)
         return
     now = timezone.now()
+    with_callback = bool(callback_url(gen))
+    first = settings.POLL_FIRST_DELAY_WITH_CALLBACK if with_callback else poll_timing.first_delay(gen.model_key)
+    # News is due at the first status check, or with a callback when the model's jobs usually finish.
+    news_in = poll_timing.typical_seconds(gen.model_key) if with_callback else first
     moved = move(
         gen.pk,
         S.RUNNING,
@@ -112,13 +116,13 @@ def submit(generation_id: int, attempt: int = 0) -> None:
         submitted_at=now,
         provider_status=State.QUEUED,
         status_detail=f"Queued at {adapter.label}",
+        news_due_at=now + timedelta(seconds=news_in) if news_in is not None else None,
     )
     if not moved:
         return
     if submitted.state and submitted.state.finished:
-        apply_job_state(gen.pk, submitted.state)
+        apply_job_state(gen.pk, submitted.state, fetch_now=True)
         return
-    first = settings.POLL_FIRST_DELAY_WITH_CALLBACK if callback_url(gen) else poll_timing.first_delay(gen.model_key)
     schedule_poll(gen.pk, checks_done=0, delay=first)
 
 
@@ -205,11 +209,16 @@ def _retry_delay(exc: ProviderError, attempt: int) -> float:
 # --- Poll -------------------------------------------------------------------------
 
 
-def schedule_poll(generation_id: int, *, checks_done: int, delay: float) -> None:
-    _actors().poll_generation.send_with_options(args=(generation_id, checks_done), delay=int(delay * 1000))
+def schedule_poll(generation_id: int, *, checks_done: int, delay: float, running_at: float | None = None) -> None:
+    """`running_at`: how old the job was when this check saw it still running (timing, see poll_timing)."""
+    poll_generation = _actors().poll_generation
+    kwargs = {"running_at": running_at} if running_at is not None else {}
+    # Now means straight to the queue: a delayed message hops through the delay queue first.
+    timing = {"delay": int(delay * 1000)} if delay > 0 else {}
+    poll_generation.send_with_options(args=(generation_id, checks_done), kwargs=kwargs, **timing)
 
 
-def poll(generation_id: int, checks_done: int) -> None:
+def poll(generation_id: int, checks_done: int, running_at: float | None = None) -> None:
     """Ask the provider once, then re-send ourselves with a longer delay if it is not done.
 
     `checks_done` is the count this message expects: a stale or duplicated chain (after a
@@ -235,22 +244,34 @@ def poll(generation_id: int, checks_done: int) -> None:
         job = adapter.status(gen.external_id)
     except ProviderError as exc:
         if exc.retryable:  # the deadline above ends a provider that never recovers
-            touch(gen.pk, only_in=(S.RUNNING,), status_detail=f"{exc.user_message}; checking again soon")
             delay = _retry_delay(exc, checks_done) if isinstance(exc, RateLimited) else backoff(checks_done)
+            touch(
+                gen.pk,
+                only_in=(S.RUNNING,),
+                status_detail=f"{exc.user_message}; checking again soon",
+                news_due_at=timezone.now() + timedelta(seconds=delay),
+            )
             schedule_poll(gen.pk, checks_done=checks_done + 1, delay=delay)
         else:
             move(gen.pk, S.FAILED, reason=f"status failed: {exc.message}", error=exc.user_message)
         return
-    if apply_job_state(gen.pk, job):
-        if job.state is State.SUCCEEDED:
-            poll_timing.learn(gen.model_key, gen.submitted_at)
-    else:
-        delay = poll_timing.next_delay(gen.model_key, gen.submitted_at, checks_done)
-        schedule_poll(gen.pk, checks_done=checks_done + 1, delay=delay)
+    if job.state is State.SUCCEEDED:  # before the fetch: the finish was seen now
+        poll_timing.learn(gen.model_key, gen.submitted_at, still_running_at=running_at)
+    delay = poll_timing.next_delay(gen.model_key, gen.submitted_at, checks_done)
+    if not apply_job_state(gen.pk, job, fetch_now=True, next_check_in=delay):
+        age = poll_timing.age_of(gen.submitted_at) if gen.submitted_at else None
+        schedule_poll(gen.pk, checks_done=checks_done + 1, delay=delay, running_at=age)
 
 
-def apply_job_state(generation_id: int, job: JobState) -> bool:
-    """Record what the provider said; answer whether the job is finished at the provider."""
+def apply_job_state(
+    generation_id: int, job: JobState, *, fetch_now: bool = False, next_check_in: float | None = None
+) -> bool:
+    """Record what the provider said; answer whether the job is finished at the provider.
+
+    A finished job's audio is fetched by the fetch actor, or at once in this worker thread when
+    `fetch_now` (a worker's own status check): one queue hop less between the provider
+    finishing and the track on the card. `next_check_in`: when the caller will ask again, if
+    the job is not finished (seconds), recorded for the page."""
     gen = Generation.objects.only("pk", "model_key", "started_at").get(pk=generation_id)
     label = get_adapter(_model(gen).provider).label
     if job.state is State.SUCCEEDED:
@@ -267,7 +288,10 @@ def apply_job_state(generation_id: int, job: JobState) -> bool:
             provider_status=State.SUCCEEDED,
             status_detail="Saving the audio",
         ):
-            _actors().fetch_audio.send(generation_id)
+            if fetch_now:
+                fetch_or_hand_over(generation_id)
+            else:
+                _actors().fetch_audio.send(generation_id)
         return True
     if job.state is State.FAILED:
         move(
@@ -281,6 +305,8 @@ def apply_job_state(generation_id: int, job: JobState) -> bool:
         )
         return True
     fields = {"provider_status": job.state.value}
+    if next_check_in is not None:
+        fields["news_due_at"] = timezone.now() + timedelta(seconds=next_check_in)
     if job.state is State.RUNNING:
         fields["status_detail"] = f"Generating at {label}" + (f" · {job.progress}%" if job.progress else "")
         if gen.started_at is None:
@@ -298,10 +324,21 @@ def handle_callback(generation_id: int, job: JobState, *, trusted: bool) -> None
         if not apply_job_state(gen.pk, job):
             return
     else:
+        if job.state is State.SUCCEEDED:  # the card says so at once; the page looks again soon
+            touch(gen.pk, only_in=(S.RUNNING,), provider_status=State.SUCCEEDED, status_detail="Finished; checking")
         schedule_poll(gen.pk, checks_done=gen.status_checks, delay=0)
 
 
 # --- Fetch ------------------------------------------------------------------------
+
+
+def fetch_or_hand_over(generation_id: int) -> None:
+    """Fetch in this thread; on an unexpected error, hand the job to the fetch actor and its retries."""
+    try:
+        fetch(generation_id)
+    except Exception:
+        log.exception("fetching the audio of generation %s failed; handing it to the fetch actor", generation_id)
+        _actors().fetch_audio.send(generation_id)
 
 
 def fetch(generation_id: int) -> None:

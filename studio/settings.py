@@ -289,6 +289,8 @@ SWEEP_QUIET_SECONDS = env.int("SWEEP_QUIET_SECONDS", default=120)
 MAX_DOWNLOAD_BYTES = env.int("MAX_DOWNLOAD_BYTES", default=500 * 1024 * 1024)
 # The browser refreshes pending cards this often (milliseconds).
 CARD_REFRESH_MS = env.int("CARD_REFRESH_MS", default=1500)
+# ...and looks once more this soon after an answer saying a job's audio is moments away.
+CARD_SOON_MS = env.int("CARD_SOON_MS", default=250)
 # Jobs one user may have in progress at once (pending at the studio or the provider).
 MAX_PENDING_PER_USER = env.int("MAX_PENDING_PER_USER", default=20)
 

@@ -1,16 +1,16 @@
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.db.models import Prefetch, prefetch_related_objects
+from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
-from django_htmx.http import HttpResponseStopPolling
+from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
 from . import services, stored_files
@@ -24,14 +24,14 @@ from .access import (
 from .catalog import available_models, get_model
 from .forms import GenerateForm, ProjectForm, initial_from_params
 from .library import find, project_overview
-from .models import Generation, Project, Role, Track
+from .models import ROLE_RANK, Generation, Project, Role, Track, card_version
 from .ranges import file_response
 
 RECENT_CARDS = 50
 PAGE_CARDS = 10  # cards the project page opens with
-# A poll re-renders only the cards changed since the previous one. A worker stamps updated_at
-# a moment before its commit becomes visible, so each poll looks this far further back.
-CARD_CHANGE_OVERLAP = timedelta(seconds=2)
+# News arrives a little after it is due (the queue's pickup, the status call, the copy of the
+# audio): the page's extra look waits this much longer.
+CHECK_ALLOWANCE = timedelta(milliseconds=300)
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -114,19 +114,16 @@ def _tracks_in_order() -> Prefetch:
 
 
 def _recent_generations(project: Project):
-    return project.generations.select_related("created_by").prefetch_related(_tracks_in_order()).order_by("-created_at", "-pk")
+    return _recent_generations_in(project.pk)
 
 
-def _poll_since() -> str:
-    """Where the page's next poll starts looking for changed cards (seconds since the epoch)."""
-    return f"{(timezone.now() - CARD_CHANGE_OVERLAP).timestamp():.3f}"
-
-
-def _since(request: HttpRequest) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(float(request.GET["since"]), tz=UTC)
-    except (KeyError, ValueError, OverflowError, OSError):
-        return None  # no (or a bad) mark: re-render every card asked for
+def _recent_generations_in(project_id: int):
+    return (
+        Generation.objects.filter(project_id=project_id)
+        .select_related("created_by")
+        .prefetch_related(_tracks_in_order())
+        .order_by("-created_at", "-pk")
+    )
 
 
 def _project_context(membership, form: GenerateForm | None) -> dict:
@@ -142,7 +139,6 @@ def _project_context(membership, form: GenerateForm | None) -> dict:
         "form": form,
         "generations": generations,
         "pending_ids": [g.pk for g in generations if g.is_pending],
-        "poll_since": _poll_since(),
         "can_generate": membership.allows(Role.EDITOR) and project.archived_at is None,
         "membership": membership,
     }
@@ -227,32 +223,67 @@ def _pending_ids(project: Project) -> list[int]:
 @login_required
 @require_GET
 def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """One request per interval for the whole page: of the cards the page still shows as pending,
-    those changed since the page's mark (`since`) are re-rendered out of band, with a new mark.
-    The same few queries for one card or fifty. Answers 286 (stop polling) once none of them is
-    pending; a new card brings a fresh poller with it."""
-    poll_since = _poll_since()  # before reading: a change committed while we read is seen next time
-    membership = get_membership(request.user, project_id)
-    project = membership.project
-    asked = [int(i) for i in request.GET.getlist("ids") if i.isdigit()][:RECENT_CARDS]
-    since = _since(request)
-    watched = list(project.generations.select_related("created_by").filter(pk__in=asked).order_by("-created_at", "-pk"))
-    # A card the page shows as pending that is no longer pending is always sent, whatever its
-    # timestamp: missing a status line costs little, missing the end would leave it spinning.
-    cards = [gen for gen in watched if since is None or not gen.is_pending or gen.updated_at >= since]
-    prefetch_related_objects(cards, _tracks_in_order())
-    context = {
-        "project": project,
-        "cards": cards,
-        "poll_since": poll_since,
-        "can_generate": membership.allows(Role.EDITOR),
-    }
-    response = render(request, "studio/cards_poll.html", context)
-    if not any(gen.is_pending for gen in watched):
+    """One request per interval for the whole page. Each pending card in the page sends its id and
+    the version it shows; only the cards whose row has changed since are re-rendered, out of band.
+    At most five queries for one card or fifty. Answers 286 (stop polling) once none of them is
+    pending (a new card brings a fresh poller with it), and may ask for one extra look before
+    the next refresh when news is due sooner (see _next_look_ms)."""
+    asked = _asked_cards(request)
+    # The membership check rides on the versions query: an outsider's filter matches no row.
+    rows = list(
+        Generation.objects.filter(project_id=project_id, pk__in=asked, project__memberships__user=request.user)
+        .values_list("pk", "state", "provider_status", "updated_at", "news_due_at", "project__memberships__role", named=True)
+    )  # fmt: skip
+    if not rows:
+        get_membership(request.user, project_id)  # 404 for anyone outside the project
+        return HttpResponseStopPolling()
+    pending = [row for row in rows if row.state in Generation.PENDING_STATES]
+    # A card that is no longer pending is always sent: missing its end would leave it spinning.
+    changed = [
+        row.pk for row in rows if row.state not in Generation.PENDING_STATES or card_version(row.updated_at) != asked[row.pk]
+    ]
+    cards = list(_recent_generations_in(project_id).filter(pk__in=changed)) if changed else []
+    role = rows[0].project__memberships__role
+    can_generate = ROLE_RANK[role] >= ROLE_RANK[Role.EDITOR]
+    response = render(request, "studio/cards_poll.html", {"cards": cards, "can_generate": can_generate})
+    if not pending:
         stop = HttpResponseStopPolling(response.content)
         stop["Content-Type"] = response["Content-Type"]
         return stop
+    look_in = _next_look_ms(pending)
+    if look_in is not None:
+        trigger_client_event(response, "cards-look", {"in": look_in})
     return response
+
+
+def _next_look_ms(pending: list) -> int | None:
+    """When the page should look once more before its next refresh, if at all (milliseconds):
+    soon when a job's audio is moments away; else just after the earliest moment news of a job
+    is due (a worker's planned status check, or with a callback the model's usual finish)."""
+    if any(_finishing(row.state, row.provider_status) for row in pending):
+        return settings.CARD_SOON_MS
+    now = timezone.now()
+    refresh = timedelta(milliseconds=settings.CARD_REFRESH_MS)
+    due = [row.news_due_at for row in pending if row.news_due_at and now - CHECK_ALLOWANCE < row.news_due_at < now + refresh]
+    if not due:
+        return None
+    return max(round((min(due) + CHECK_ALLOWANCE - now).total_seconds() * 1000), settings.CARD_SOON_MS // 2)
+
+
+def _asked_cards(request: HttpRequest) -> dict[int, str]:
+    """The page's pending cards: id → the version it shows ("<id>" alone: always re-rendered)."""
+    asked = {}
+    for value in request.GET.getlist("ids")[:RECENT_CARDS]:
+        pk, _, version = value.partition(":")
+        if pk.isdigit():
+            asked[int(pk)] = version
+    return asked
+
+
+def _finishing(state: str, provider_status: str) -> bool:
+    """Done at the provider, the audio not on the card yet: it will be within moments."""
+    S = Generation.State
+    return state == S.FETCHING or (state == S.RUNNING and provider_status == "succeeded")
 
 
 @login_required

@@ -200,3 +200,111 @@ def test_finished_jobs_never_move_backwards(gen):
 def test_sweep_re_drives_quiet_jobs(gen, empty_broker):
     assert pipeline.sweep(quiet_seconds=0) == 1
     assert [m.args for m in sent(empty_broker, "submit_generation")] == [(gen.pk,)]
+
+
+@respx.mock
+def test_a_status_check_that_finds_the_job_done_saves_the_audio_in_the_same_step(gen, empty_broker):
+    transitions.move(gen.pk, S.SUBMITTING)
+    transitions.move(gen.pk, S.RUNNING, external_id="m_1")
+    respx.get(f"{PIXAZO_TEST_URL}/v2/requests/status/m_1").respond(
+        200, json={"request_id": "m_1", "status": "COMPLETED", "output": {"media_url": [f"{PIXAZO_TEST_URL}/media/a.wav"]}}
+    )
+    respx.get(f"{PIXAZO_TEST_URL}/media/a.wav").respond(200, content=b"RIFF" + b"\0" * 60, headers={"Content-Type": "audio/wav"})
+
+    pipeline.poll(gen.pk, 0)
+
+    gen.refresh_from_db()
+    assert gen.state == S.SUCCEEDED
+    assert gen.tracks.count() == 1
+    assert sent(empty_broker, "fetch_audio") == []  # no extra hop through the queue
+
+
+@respx.mock
+def test_an_unexpected_error_while_fetching_inline_hands_the_job_to_the_fetch_actor(gen, empty_broker, monkeypatch):
+    transitions.move(gen.pk, S.SUBMITTING)
+    transitions.move(gen.pk, S.RUNNING, external_id="m_1")
+    done = {"request_id": "m_1", "status": "COMPLETED", "output": {"media_url": ["https://cdn.test/a.wav"]}}
+
+    def broken(generation_id):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(pipeline, "fetch", broken)
+    assert pipeline.apply_job_state(gen.pk, pipeline_state(done), fetch_now=True)
+
+    gen.refresh_from_db()
+    assert gen.state == S.FETCHING
+    assert [m.args for m in sent(empty_broker, "fetch_audio")] == [(gen.pk,)]
+
+
+def test_a_poll_wanted_now_goes_straight_to_the_queue(gen, empty_broker):
+    pipeline.schedule_poll(gen.pk, checks_done=2, delay=0)
+    pipeline.schedule_poll(gen.pk, checks_done=3, delay=1.5)
+
+    assert [m.args for m in sent(empty_broker, "poll_generation")] == [(gen.pk, 2), (gen.pk, 3)]
+    assert delays(empty_broker, "poll_generation") == [None, 1500]
+
+
+def test_an_unsigned_finished_callback_shows_on_the_card_and_asks_the_provider_at_once(gen, empty_broker):
+    transitions.move(gen.pk, S.SUBMITTING)
+    transitions.move(gen.pk, S.RUNNING, external_id="m_1", status_checks=1)
+    done = {"request_id": "m_1", "status": "COMPLETED", "output": {"media_url": ["https://cdn.test/a.wav"]}}
+
+    pipeline.handle_callback(gen.pk, pipeline_state(done), trusted=False)
+
+    gen.refresh_from_db()
+    assert (gen.state, gen.provider_status, gen.status_detail) == (S.RUNNING, "succeeded", "Finished; checking")
+    assert [m.args for m in sent(empty_broker, "poll_generation")] == [(gen.pk, 1)]
+    assert delays(empty_broker, "poll_generation") == [None]
+
+
+@respx.mock
+def test_a_check_that_finds_the_job_running_tells_the_next_check_how_old_it_was(gen, empty_broker):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    transitions.move(gen.pk, S.SUBMITTING)
+    transitions.move(gen.pk, S.RUNNING, external_id="m_1", submitted_at=timezone.now() - timedelta(seconds=6))
+    respx.get(f"{PIXAZO_TEST_URL}/v2/requests/status/m_1").respond(200, json={"request_id": "m_1", "status": "PROCESSING"})
+
+    pipeline.poll(gen.pk, 0)
+
+    (next_poll,) = sent(empty_broker, "poll_generation")
+    assert next_poll.kwargs["running_at"] == pytest.approx(6.0, abs=0.5)
+
+
+@respx.mock
+def test_the_card_knows_when_the_provider_is_next_asked(gen, empty_broker):
+    from django.utils import timezone
+
+    respx.post(SUBMIT_URL).respond(202, json={"request_id": "m_1", "status": "QUEUED"})
+    respx.get(f"{PIXAZO_TEST_URL}/v2/requests/status/m_1").respond(200, json={"request_id": "m_1", "status": "PROCESSING"})
+
+    def planned_in() -> float:
+        gen.refresh_from_db()
+        return (gen.news_due_at - timezone.now()).total_seconds()
+
+    pipeline.submit(gen.pk)
+    assert planned_in() == pytest.approx(delays(empty_broker, "poll_generation")[-1] / 1000, abs=0.5)
+    pipeline.poll(gen.pk, 0)
+    assert planned_in() == pytest.approx(delays(empty_broker, "poll_generation")[-1] / 1000, abs=0.5)
+
+
+@respx.mock
+def test_with_a_callback_news_is_due_when_the_models_jobs_usually_finish(gen, empty_broker, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from studio import poll_timing
+
+    settings.PUBLIC_BASE_URL = "https://studio.test"
+    respx.post(SUBMIT_URL).respond(202, json={"request_id": "m_1", "status": "QUEUED"})
+    for seconds in (6.0, 6.2, 6.1, 9.0):
+        poll_timing.learn(gen.model_key, timezone.now() - timedelta(seconds=seconds))
+
+    pipeline.submit(gen.pk)
+
+    gen.refresh_from_db()
+    assert (gen.news_due_at - gen.submitted_at).total_seconds() == pytest.approx(6.1, abs=0.05)
+    assert delays(empty_broker, "poll_generation") == [int(settings.POLL_FIRST_DELAY_WITH_CALLBACK * 1000)]  # the safety net

@@ -63,6 +63,42 @@ def test_an_estimate_too_high_comes_down_as_jobs_are_seen_finishing(production_d
     assert poll_timing.typical_seconds(MODEL) < 9.1
 
 
+def run_job(job_seconds: float) -> tuple[float, int]:
+    """One job checked as the worker checks it, teaching what the worker learns; answers when its
+    finish was seen (seconds after submit) and the status calls it took."""
+    at, checks, running_at = poll_timing.first_delay(MODEL), 0, None
+    while at < job_seconds and checks < 50:
+        submitted = timezone.now() - timedelta(seconds=at)
+        running_at = at
+        at += poll_timing.next_delay(MODEL, submitted, checks)
+        checks += 1
+    poll_timing.learn(MODEL, timezone.now() - timedelta(seconds=at), still_running_at=running_at)
+    return at, checks + 1
+
+
+def test_steady_jobs_are_seen_finished_within_a_fraction_of_a_second(production_delays):
+    seen_finishing([8.45] * 4)  # what checks a second apart first learn of 8 s jobs
+    runs = [run_job(8.0) for _ in range(40)]
+    late = [found - 8.0 for found, _ in runs[-20:]]
+    assert max(late) < 0.25, late  # it was up to a second with checks a tenth of the duration apart
+    assert max(calls for _, calls in runs) <= 4
+
+
+@pytest.mark.parametrize(("shortest", "longest"), [(5.0, 15.0), (5.0, 6.0), (20.0, 60.0)])
+def test_jobs_that_vary_cost_about_the_calls_they_did_without_the_bracket(production_delays, monkeypatch, shortest, longest):
+    import random
+
+    def mean_calls() -> float:
+        poll_timing.forget()
+        rng = random.Random(7)
+        runs = [run_job(rng.uniform(shortest, longest)) for _ in range(80)]
+        return sum(calls for _, calls in runs[-40:]) / 40
+
+    narrowing = mean_calls()
+    monkeypatch.setattr(poll_timing, "_aim", lambda *args: None)
+    assert narrowing <= mean_calls() + 0.5
+
+
 def test_few_samples_are_not_a_history(production_delays):
     seen_finishing([5.0, 5.0])
     assert poll_timing.first_delay(MODEL) == 2.0

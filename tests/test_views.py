@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 import pytest
 from django.core import mail
 from django.core.files.base import ContentFile
@@ -74,7 +76,7 @@ def test_a_valid_htmx_submission_answers_the_new_card_and_starts_polling(alice_c
     assert gen.params == {"prompt": "Epic <script>alert(1)</script> choir", "output_format": "mp3_44100_192"}
     assert len(callbacks) == 1  # the submit message is sent only after commit
     assert f'id="gen-{gen.pk}"' in html and 'hx-swap-oob="afterbegin:#cards"' in html
-    assert f'<input type="hidden" name="ids" value="{gen.pk}">' in html  # the new card asks to be polled
+    assert f'<input type="hidden" name="ids" value="{gen.pk}:{gen.card_version}">' in html  # the new card asks to be polled
     assert 'id="card-poller" hx-swap-oob="true"' in html and 'hx-trigger="every' in html  # a fresh poller
     assert "<script>alert(1)</script>" not in html
     assert "{#" not in html and "{% comment" not in html  # template comments never reach the page
@@ -121,7 +123,7 @@ def test_a_poll_keeps_going_while_an_asked_card_is_pending(alice_client, project
     ids = [str(finished_track.generation_id), str(pending.pk)]
     response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": ids}, **HTMX)
     assert response.status_code == 200
-    assert f'<input type="hidden" name="ids" value="{pending.pk}">' in response.content.decode()
+    assert f'<input type="hidden" name="ids" value="{pending.pk}:{pending.card_version}">' in response.content.decode()
 
 
 def test_one_poll_refreshes_every_pending_card(alice_client, project, alice, django_assert_max_num_queries):
@@ -229,8 +231,6 @@ def test_sign_out_is_a_post(alice_client):
 
 
 def _pending_cards(project, alice, count):
-    from datetime import timedelta
-
     from django.utils import timezone
 
     an_hour_ago = timezone.now() - timedelta(hours=1)
@@ -243,44 +243,114 @@ def _pending_cards(project, alice, count):
     ]
 
 
-def test_a_poll_re_renders_only_the_cards_changed_since_the_last_one(alice_client, project, alice):
-    import re
-    import time
+def shown(gens):
+    """The "ids" a page sends for these cards: id and the version it shows."""
+    return [f"{g.pk}:{g.card_version}" for g in gens]
 
+
+def test_a_poll_re_renders_only_the_cards_changed_since_the_page_showed_them(alice_client, project, alice):
     from studio.transitions import touch
 
     gens = _pending_cards(project, alice, 3)
     page = alice_client.get(f"/projects/{project.pk}/").content.decode()
-    assert 'hx-include="#cards input[name=ids], #poll-since"' in page
-    since = re.search(r'id="poll-since" name="since" value="([\d.]+)"', page).group(1)
+    assert 'hx-include="#cards input[name=ids]"' in page
+    assert all(f'name="ids" value="{v}"' in page for v in shown(gens))
     touch(gens[1].pk, only_in=(S.RUNNING,), status_detail="Generating at Pixazo · 40%")
-    query = {"ids": [str(g.pk) for g in gens], "since": since}
-    response = alice_client.get(f"/projects/{project.pk}/cards/", query, **HTMX)
+    response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": shown(gens)}, **HTMX)
     html = response.content.decode()
     assert response.status_code == 200  # still polling: all three are pending
     assert f'id="gen-{gens[1].pk}"' in html and "40%" in html
     assert f'id="gen-{gens[0].pk}"' not in html and f'id="gen-{gens[2].pk}"' not in html
-    # A later mark, swapped in out of band for the next poll.
-    later = re.search(r'id="poll-since" name="since" value="([\d.]+)" hx-swap-oob="true"', html).group(1)
-    assert float(since) < float(later) <= time.time()
+    # The new copy carries its new version: the next poll sends nothing back for it.
+    gens[1].refresh_from_db()
+    assert f'name="ids" value="{gens[1].pk}:{gens[1].card_version}"' in html
+    again = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": shown(gens)}, **HTMX).content.decode()
+    assert "<article" not in again
 
 
-def test_a_card_that_finished_is_sent_even_if_its_change_is_older_than_the_mark(alice_client, project, alice):
-    import time
+def test_a_change_stamped_before_the_page_was_rendered_is_still_sent(alice_client, project, alice):
+    """A worker stamps its change a moment before committing it: a version, unlike a time mark,
+    cannot miss a commit that lands after the page read the row."""
+    gens = _pending_cards(project, alice, 1)
+    stale = shown(gens)
+    Generation.objects.filter(pk=gens[0].pk).update(status_detail="Generating · 10%", updated_at=gens[0].updated_at - timedelta(seconds=5))
+    html = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": stale}, **HTMX).content.decode()
+    assert f'id="gen-{gens[0].pk}"' in html and "10%" in html
 
+
+def test_a_card_that_finished_is_sent_even_if_its_version_looks_the_same(alice_client, project, alice):
     gens = _pending_cards(project, alice, 2)
     Generation.objects.filter(pk=gens[0].pk).update(state=S.SUCCEEDED)  # updated_at stays an hour ago
-    query = {"ids": [str(g.pk) for g in gens], "since": f"{time.time():.3f}"}
-    html = alice_client.get(f"/projects/{project.pk}/cards/", query, **HTMX).content.decode()
-    assert f'id="gen-{gens[0].pk}"' in html and 'name="ids" value="%d"' % gens[0].pk not in html
+    html = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": shown(gens)}, **HTMX).content.decode()
+    assert f'id="gen-{gens[0].pk}"' in html and 'name="ids" value="%d:' % gens[0].pk not in html
     assert f'id="gen-{gens[1].pk}"' not in html
 
 
-def test_a_poll_without_a_mark_re_renders_every_card_asked_for(alice_client, project, alice):
+def test_a_poll_without_versions_re_renders_every_card_asked_for(alice_client, project, alice):
     gens = _pending_cards(project, alice, 2)
-    ids = [str(g.pk) for g in gens]
-    html = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": ids, "since": "nonsense"}, **HTMX).content.decode()
+    ids = [str(g.pk) for g in gens] + ["nonsense", "12x:3"]
+    html = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": ids}, **HTMX).content.decode()
     assert all(f'id="gen-{g.pk}"' in html for g in gens)
+
+
+def look_in(response) -> int | None:
+    import json
+
+    trigger = json.loads(response.headers.get("HX-Trigger") or "{}")
+    return trigger["cards-look"]["in"] if "cards-look" in trigger else None
+
+
+@pytest.mark.parametrize(
+    ("state", "provider_status", "soon"),
+    [(S.FETCHING, "succeeded", True), (S.RUNNING, "succeeded", True), (S.RUNNING, "running", False), (S.QUEUED, "", False)],
+)
+def test_a_poll_asks_for_a_quick_extra_look_only_when_audio_is_moments_away(alice_client, project, alice, state, provider_status, soon):
+    gens = _pending_cards(project, alice, 2)
+    Generation.objects.filter(pk=gens[0].pk).update(state=state, provider_status=provider_status)
+    response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": shown(gens)}, **HTMX)
+    assert response.status_code == 200
+    assert look_in(response) == (250 if soon else None)
+
+
+@pytest.mark.parametrize(("check_in", "look"), [(0.8, (1050, 1150)), (0.1, (350, 450)), (-0.1, (150, 250)), (2.0, None), (-1.0, None)])
+def test_a_poll_asks_for_a_look_just_after_a_planned_status_check_before_the_next_refresh(alice_client, project, alice, check_in, look):
+    from django.utils import timezone
+
+    gens = _pending_cards(project, alice, 2)
+    Generation.objects.filter(pk=gens[1].pk).update(news_due_at=timezone.now() + timedelta(seconds=check_in))
+    Generation.objects.filter(pk=gens[0].pk).update(news_due_at=timezone.now() + timedelta(seconds=30))
+    asked = look_in(alice_client.get(f"/projects/{project.pk}/cards/", {"ids": shown(gens)}, **HTMX))
+    if look is None:
+        assert asked is None
+    else:
+        assert look[0] <= asked <= look[1]
+
+
+def test_the_poller_takes_the_extra_look_it_is_asked_for(alice_client, project, alice):
+    _pending_cards(project, alice, 1)
+    page = alice_client.get(f"/projects/{project.pk}/").content.decode()
+    assert 'hx-trigger="every 1500ms, cards-look-now"' in page
+    assert "/static/cards.js" in page
+
+
+def test_a_poll_for_someone_elses_project_is_404_even_with_real_ids(client, project, alice, bob):
+    gens = _pending_cards(project, alice, 2)
+    client.force_login(bob)
+    response = client.get(f"/projects/{project.pk}/cards/", {"ids": shown(gens)}, **HTMX)
+    assert response.status_code == 404
+
+
+def test_a_viewer_polls_cards_without_the_controls(client, project, alice, bob):
+    from studio.models import Membership
+
+    Membership.objects.create(project=project, user=bob, role="viewer")
+    client.force_login(bob)
+    gens = _pending_cards(project, alice, 1)
+    html = client.get(f"/projects/{project.pk}/cards/", {"ids": [str(gens[0].pk)]}, **HTMX).content.decode()
+    assert f'id="gen-{gens[0].pk}"' in html and "Cancel" not in html
+    client.force_login(alice)
+    html = client.get(f"/projects/{project.pk}/cards/", {"ids": [str(gens[0].pk)]}, **HTMX).content.decode()
+    assert "Cancel" in html
 
 
 @pytest.mark.parametrize("count", [1, 50])
@@ -292,8 +362,18 @@ def test_a_poll_costs_the_same_few_queries_for_one_card_or_fifty(alice_client, p
         generation=finished, project=project, title="t", file="tracks/x.wav", content_type="audio/wav",
         extension="wav", size=1, sha256="0" * 64,
     )
-    ids = [str(g.pk) for g in gens]
-    # session, user, membership, the watched cards, their tracks
+    # session, user, the versions (with the membership), the changed cards, their tracks
     with django_assert_max_num_queries(5):
-        response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": ids, "since": "0"}, **HTMX)
+        response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": shown(gens)}, **HTMX)
     assert f'id="gen-{finished.pk}"' in response.content.decode()
+
+
+def test_a_fields_help_text_is_the_text_its_input_points_screen_readers_to():
+    import re
+
+    from django.contrib.auth.forms import SetPasswordForm
+    from django.template.loader import render_to_string
+
+    html = render_to_string("form_fields.html", {"form": SetPasswordForm(user=None)})
+    described = re.search(r'aria-describedby="([^"]+)"', html).group(1)
+    assert f'id="{described}"' in html
