@@ -99,3 +99,27 @@ def test_out_of_range_input_shows_field_errors_and_starts_nothing(page, live_ser
 
     page.get_by_text("Ensure this value is less than or equal to 2.0").wait_for()
     assert Generation.objects.count() == 0
+
+
+def test_a_model_picked_before_the_page_is_ready_still_gets_its_fields(page, live_server):
+    from studio.models import Project
+
+    make_user("gail")
+    sign_in(page, live_server, "gail", "pw-gail")
+    page.get_by_label("Name").fill("Early picks")
+    page.get_by_role("button", name="Create project").click()
+    page.get_by_role("heading", name="Early picks").wait_for()
+    project = Project.objects.get(name="Early picks")
+
+    # The page's script arrives late, as on a slow connection; the person picks a model meanwhile.
+    held = []
+    page.route("**/htmx*.js", lambda route: held.append(route))
+    page.goto(f"{live_server.url}/projects/{project.pk}/", wait_until="commit")
+    page.get_by_label("Model").select_option(label="Eleven v3 speech (Pixazo)")
+    assert page.get_by_label("Text").count() == 0  # the previous model's fields, for now
+    while not held:  # the route handler runs while the test waits
+        page.wait_for_timeout(50)
+    held[0].continue_()
+
+    page.get_by_label("Text").wait_for()
+    assert page.get_by_label("Model").input_value() == "pixazo-eleven-v3-speech"
