@@ -5,7 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.forms import UserCreationForm
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch, prefetch_related_objects
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -230,9 +230,13 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     the next refresh when news is due sooner (see _next_look_ms)."""
     asked = _asked_cards(request)
     # The membership check rides on the versions query: an outsider's filter matches no row.
+    # So does whether a card has audio saved: only those need the tracks query.
     rows = list(
         Generation.objects.filter(project_id=project_id, pk__in=asked, project__memberships__user=request.user)
-        .values_list("pk", "state", "provider_status", "updated_at", "news_due_at", "project__memberships__role", named=True)
+        .annotate(has_tracks=Exists(Track.objects.filter(generation=OuterRef("pk"))))
+        .values_list(
+            "pk", "state", "provider_status", "updated_at", "news_due_at", "has_tracks", "project__memberships__role", named=True
+        )
     )  # fmt: skip
     if not rows:
         get_membership(request.user, project_id)  # 404 for anyone outside the project
@@ -240,9 +244,9 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     pending = [row for row in rows if row.state in Generation.PENDING_STATES]
     # A card that is no longer pending is always sent: missing its end would leave it spinning.
     changed = [
-        row.pk for row in rows if row.state not in Generation.PENDING_STATES or card_version(row.updated_at) != asked[row.pk]
+        row for row in rows if row.state not in Generation.PENDING_STATES or card_version(row.updated_at) != asked[row.pk]
     ]
-    cards = list(_recent_generations_in(project_id).filter(pk__in=changed)) if changed else []
+    cards = _changed_cards(project_id, changed)
     role = rows[0].project__memberships__role
     can_generate = ROLE_RANK[role] >= ROLE_RANK[Role.EDITOR]
     response = render(request, "studio/cards_poll.html", {"cards": cards, "can_generate": can_generate})
@@ -254,6 +258,23 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     if look_in is not None:
         trigger_client_event(response, "cards-look", {"in": look_in})
     return response
+
+
+def _changed_cards(project_id: int, changed: list) -> list[Generation]:
+    """The changed cards to re-render, newest first; their tracks fetched only if some have any."""
+    if not changed:
+        return []
+    cards = list(
+        Generation.objects.filter(project_id=project_id, pk__in=[row.pk for row in changed])
+        .select_related("created_by")
+        .order_by("-created_at", "-pk")
+    )
+    with_tracks = {row.pk for row in changed if row.has_tracks}
+    for card in cards:
+        if card.pk not in with_tracks:
+            card._prefetched_objects_cache = {"tracks": Track.objects.none()}  # known empty: no query
+    prefetch_related_objects([card for card in cards if card.pk in with_tracks], _tracks_in_order())
+    return cards
 
 
 def _next_look_ms(pending: list) -> int | None:

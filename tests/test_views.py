@@ -368,6 +368,34 @@ def test_a_poll_costs_the_same_few_queries_for_one_card_or_fifty(alice_client, p
     assert f'id="gen-{finished.pk}"' in response.content.decode()
 
 
+def test_a_poll_whose_changed_cards_have_no_audio_yet_skips_the_tracks_query(alice_client, project, alice, django_assert_num_queries):
+    from studio.transitions import touch
+
+    gens = _pending_cards(project, alice, 50)
+    versions = shown(gens)
+    for gen in gens[:5]:
+        touch(gen.pk, only_in=(S.RUNNING,), status_detail="Generating at Pixazo · 40%")
+    # session, user, the versions (with the membership and whether audio is saved), the changed cards
+    with django_assert_num_queries(4):
+        response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": versions}, **HTMX)
+    assert response.content.decode().count("Generating at Pixazo · 40%") == 5
+
+
+def test_a_poll_shows_the_audio_saved_so_far_of_a_job_still_saving(alice_client, project, alice):
+    from studio.transitions import touch
+
+    gen, other = _pending_cards(project, alice, 2)
+    versions = shown([gen, other])
+    Generation.objects.filter(pk=gen.pk).update(state=S.FETCHING)
+    Track.objects.create(
+        generation=gen, project=project, title="first of two", file="tracks/x.wav", content_type="audio/wav",
+        extension="wav", size=1, sha256="0" * 64,
+    )
+    touch(gen.pk, only_in=(S.FETCHING,), status_detail="Saving the audio")
+    html = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": versions}, **HTMX).content.decode()
+    assert "first of two" in html and "Saving the audio" in html
+
+
 def test_a_fields_help_text_is_the_text_its_input_points_screen_readers_to():
     import re
 
