@@ -117,6 +117,18 @@ class Generation(models.Model):
         return self.state in self.PENDING_STATES
 
     @property
+    def cancel_url(self) -> str:
+        return id_url("generation_cancel", self.pk)
+
+    @property
+    def resubmit_url(self) -> str:
+        return id_url("generation_resubmit", self.pk)
+
+    @property
+    def retry_url(self) -> str:
+        return id_url("generation_retry", self.pk)
+
+    @property
     def card_version(self) -> str:
         """Which version of the card a page shows: the row's last change, to the microsecond."""
         return card_version(self.updated_at)

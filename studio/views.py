@@ -234,6 +234,7 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     rows = list(
         Generation.objects.filter(project_id=project_id, pk__in=asked, project__memberships__user=request.user)
         .annotate(has_tracks=Exists(Track.objects.filter(generation=OuterRef("pk"))))
+        .order_by()  # in no order: no sort to plan or run
         .values_list(
             "pk", "state", "provider_status", "updated_at", "news_due_at", "has_tracks", "project__memberships__role", named=True
         )
@@ -270,11 +271,20 @@ def _changed_cards(project_id: int, changed: list) -> list[Generation]:
         .order_by("-created_at", "-pk")
     )
     with_tracks = {row.pk for row in changed if row.has_tracks}
+    prefetch_related_objects([card for card in cards if card.pk in with_tracks], _tracks_in_order())
     for card in cards:
         if card.pk not in with_tracks:
-            card._prefetched_objects_cache = {"tracks": Track.objects.none()}  # known empty: no query
-    prefetch_related_objects([card for card in cards if card.pk in with_tracks], _tracks_in_order())
+            _known_to_have_no_tracks(card)
     return cards
+
+
+def _known_to_have_no_tracks(gen: Generation) -> None:
+    """Fill the card's tracks cache with an empty, already evaluated result, as a prefetch that
+    found nothing would (prefetch_related_objects fills it the same way): no query, and no SQL
+    compiled for it either."""
+    empty = Track.objects.none()
+    empty._result_cache, empty._prefetch_done = [], True
+    gen._prefetched_objects_cache = {"tracks": empty}
 
 
 def _next_look_ms(pending: list) -> int | None:

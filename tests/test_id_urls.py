@@ -15,7 +15,10 @@ def script_prefix(request):
     set_script_prefix(before)
 
 
-@pytest.mark.parametrize("name", ["track_detail", "track_audio", "track_favorite", "project"])
+@pytest.mark.parametrize(
+    "name",
+    ["track_detail", "track_audio", "track_favorite", "project", "generation_cancel", "generation_resubmit", "generation_retry"],
+)
 def test_id_url_is_what_reverse_gives(name, script_prefix):
     for pk in (1, 42, 9_876_543_210, 10**15):
         assert id_url(name, pk) == reverse(name, args=[pk])
@@ -30,3 +33,12 @@ def test_track_links_are_its_routes(project, alice):
     assert track.audio_url == reverse("track_audio", args=[track.pk])
     assert track.favorite_url == reverse("track_favorite", args=[track.pk])
     assert project.get_absolute_url() == reverse("project", args=[project.pk])
+
+
+def test_card_actions_are_their_routes(project, alice):
+    from studio.models import Generation
+
+    gen = Generation.objects.create(project=project, created_by=alice, model_key="pixazo-eleven-music", params={})
+    assert gen.cancel_url == reverse("generation_cancel", args=[gen.pk])
+    assert gen.resubmit_url == reverse("generation_resubmit", args=[gen.pk])
+    assert gen.retry_url == reverse("generation_retry", args=[gen.pk])
