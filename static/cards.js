@@ -3,11 +3,14 @@
 // the provider, or the model's usual finish). The poller (project.html) turns "cards-look-now"
 // into a request. One planned look at a time, and never closer than the poller's data-look-gap
 // (ms) to any other request of the poller: however many jobs are finishing, a page makes at most
-// three requests per refresh interval.
+// two requests per refresh interval (the regular refresh and one extra look).
 let plannedLook = null;
 let lastRequest = 0;
 document.addEventListener("htmx:beforeRequest", (event) => {
-  if (event.target.id === "card-poller") lastRequest = Date.now();
+  if (event.target.id !== "card-poller") return;
+  // A regular refresh falling just after an extra look would fetch the same news again: skip it.
+  if (Date.now() - lastRequest < Number(event.target.dataset.lookGap || 0)) return event.preventDefault();
+  lastRequest = Date.now();
 });
 
 function planLook(at) {

@@ -5,5 +5,5 @@ def studio(request):
     return {
         "signup_open": settings.SIGNUP_OPEN,
         "card_refresh_ms": settings.CARD_REFRESH_MS,
-        "card_look_gap_ms": settings.CARD_REFRESH_MS // 3,  # extra looks: see static/cards.js
+        "card_look_gap_ms": settings.CARD_REFRESH_MS // 2,  # extra looks: see static/cards.js
     }
