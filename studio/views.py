@@ -262,7 +262,9 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 
 
 def _changed_cards(project_id: int, changed: list) -> list[Generation]:
-    """The changed cards to re-render, newest first; their tracks fetched only if some have any."""
+    """The changed cards to re-render, newest first. Tracks are fetched for those that had audio
+    saved, and for any that has just finished (its audio may have been saved since the versions
+    were read): a card still pending with none is known to have none yet."""
     if not changed:
         return []
     cards = list(
@@ -270,10 +272,11 @@ def _changed_cards(project_id: int, changed: list) -> list[Generation]:
         .select_related("created_by")
         .order_by("-created_at", "-pk")
     )
-    with_tracks = {row.pk for row in changed if row.has_tracks}
-    prefetch_related_objects([card for card in cards if card.pk in with_tracks], _tracks_in_order())
+    had_tracks = {row.pk for row in changed if row.has_tracks}
+    with_tracks = [card for card in cards if card.pk in had_tracks or not card.is_pending]
+    prefetch_related_objects(with_tracks, _tracks_in_order())
     for card in cards:
-        if card.pk not in with_tracks:
+        if card not in with_tracks:
             _known_to_have_no_tracks(card)
     return cards
 

@@ -4,6 +4,7 @@ import pytest
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.utils import timezone
 
 from studio.models import Generation, Project, Track
 
@@ -394,6 +395,33 @@ def test_a_poll_shows_the_audio_saved_so_far_of_a_job_still_saving(alice_client,
     touch(gen.pk, only_in=(S.FETCHING,), status_detail="Saving the audio")
     html = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": versions}, **HTMX).content.decode()
     assert "first of two" in html and "Saving the audio" in html
+
+
+def test_a_job_that_finishes_while_a_poll_reads_it_still_shows_its_audio(alice_client, project, alice):
+    """The versions are read first and the changed cards next: a job saving its audio in between
+    must not show up Ready with no track (being no longer pending, it would never be sent again)."""
+    from django.db import connection
+
+    gen, other = _pending_cards(project, alice, 2)
+    versions = shown([gen, other])
+    Generation.objects.filter(pk=gen.pk).update(state=S.FETCHING, updated_at=timezone.now())  # the page shows it running
+    finished = []
+
+    def finish_after_the_versions_query(execute, sql, params, many, context):
+        result = execute(sql, params, many, context)
+        if "EXISTS" in sql and not finished:
+            finished.append(True)
+            Track.objects.create(
+                generation=gen, project=project, title="just saved", file="tracks/x.wav", content_type="audio/wav",
+                extension="wav", size=1, sha256="0" * 64,
+            )
+            Generation.objects.filter(pk=gen.pk).update(state=S.SUCCEEDED)
+        return result
+
+    with connection.execute_wrapper(finish_after_the_versions_query):
+        html = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": versions}, **HTMX).content.decode()
+    assert finished
+    assert f'id="gen-{gen.pk}"' in html and "just saved" in html
 
 
 def test_a_fields_help_text_is_the_text_its_input_points_screen_readers_to():
