@@ -66,7 +66,7 @@ def setup_django(mode: str) -> None:
     import django
 
     if mode == "pg":
-        _create_pg_database(os.environ["DATABASE_URL"])
+        create_pg_database(os.environ["DATABASE_URL"])
     django.setup()
     from django.core.management import call_command
 
@@ -78,7 +78,7 @@ def setup_django(mode: str) -> None:
         redis.Redis.from_url(os.environ["BROKER_URL"]).flushdb()  # our own Redis number only
 
 
-def _create_pg_database(url: str) -> None:
+def create_pg_database(url: str) -> None:
     import psycopg
     from urllib.parse import urlsplit
 

@@ -55,9 +55,9 @@ def setup_django():
         path = Path(tempfile.mkdtemp(prefix="bench-library-")) / "bench.sqlite3"
         os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     elif os.environ["DATABASE_URL"].startswith("postgres"):
-        from bench._common import _create_pg_database
+        from bench._common import create_pg_database
 
-        _create_pg_database(os.environ["DATABASE_URL"])  # a fresh machine has no bench database yet
+        create_pg_database(os.environ["DATABASE_URL"])  # a fresh machine has no bench database yet
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
     os.environ.setdefault("STUDIO_EMULATOR", "true")  # models offered, so the page renders its form
     import django

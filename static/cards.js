@@ -6,10 +6,12 @@
 // two requests per refresh interval (the regular refresh and one extra look).
 let plannedLook = null;
 let lastRequest = 0;
+const lookGap = (poller) => Number(poller.dataset.lookGap || 0);
+
 document.addEventListener("htmx:beforeRequest", (event) => {
   if (event.target.id !== "card-poller") return;
   // A regular refresh falling just after an extra look would fetch the same news again: skip it.
-  if (Date.now() - lastRequest < Number(event.target.dataset.lookGap || 0)) return event.preventDefault();
+  if (Date.now() - lastRequest < lookGap(event.target)) return event.preventDefault();
   lastRequest = Date.now();
 });
 
@@ -18,7 +20,7 @@ function planLook(at) {
   plannedLook = setTimeout(() => {
     const poller = document.getElementById("card-poller");
     if (!poller) return;
-    const notBefore = lastRequest + Number(poller.dataset.lookGap || 0);
+    const notBefore = lastRequest + lookGap(poller);
     if (Date.now() < notBefore) return planLook(notBefore); // a regular refresh went first
     htmx.trigger(poller, "cards-look-now");
   }, Math.max(0, at - Date.now()));

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from .id_urls import id_url
 
+
 class Project(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="owned_projects")
     name = models.CharField(max_length=120)

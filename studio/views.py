@@ -13,6 +13,8 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import HttpResponseStopPolling, trigger_client_event
 from django_htmx.middleware import HtmxDetails
 
+from providers.base import State as ProviderState
+
 from . import services, stored_files
 from .access import (
     get_generation_for_user,
@@ -113,17 +115,13 @@ def _tracks_in_order() -> Prefetch:
     return Prefetch("tracks", queryset=Track.objects.order_by("position"))
 
 
+def _cards_in(project_id: int):
+    """A project's generations with what a card shows but its tracks, newest first."""
+    return Generation.objects.filter(project_id=project_id).select_related("created_by").order_by("-created_at", "-pk")
+
+
 def _recent_generations(project: Project):
-    return _recent_generations_in(project.pk)
-
-
-def _recent_generations_in(project_id: int):
-    return (
-        Generation.objects.filter(project_id=project_id)
-        .select_related("created_by")
-        .prefetch_related(_tracks_in_order())
-        .order_by("-created_at", "-pk")
-    )
+    return _cards_in(project.pk).prefetch_related(_tracks_in_order())
 
 
 def _project_context(membership, form: GenerateForm | None) -> dict:
@@ -267,11 +265,7 @@ def _changed_cards(project_id: int, changed: list) -> list[Generation]:
     were read): a card still pending with none is known to have none yet."""
     if not changed:
         return []
-    cards = list(
-        Generation.objects.filter(project_id=project_id, pk__in=[row.pk for row in changed])
-        .select_related("created_by")
-        .order_by("-created_at", "-pk")
-    )
+    cards = list(_cards_in(project_id).filter(pk__in=[row.pk for row in changed]))
     had_tracks = {row.pk for row in changed if row.has_tracks}
     with_tracks = [card for card in cards if card.pk in had_tracks or not card.is_pending]
     prefetch_related_objects(with_tracks, _tracks_in_order())
@@ -317,7 +311,7 @@ def _asked_cards(request: HttpRequest) -> dict[int, str]:
 def _finishing(state: str, provider_status: str) -> bool:
     """Done at the provider, the audio not on the card yet: it will be within moments."""
     S = Generation.State
-    return state == S.FETCHING or (state == S.RUNNING and provider_status == "succeeded")
+    return state == S.FETCHING or (state == S.RUNNING and provider_status == ProviderState.SUCCEEDED)
 
 
 @login_required
