@@ -43,7 +43,7 @@ def make_cards(project, user, *, pending: int, ready: int) -> None:
     for n in range(pending):
         Generation.objects.create(
             project=project, created_by=user, model_key="pixazo-eleven-music", params={"prompt": f"pending {n}"},
-            state=S.RUNNING, provider_status="running", status_detail="Generating at Pixazo",
+            state=S.RUNNING, provider_status="running",
             external_id=f"ext-{n}", created_at=now - timezone.timedelta(minutes=1, seconds=n),
             updated_at=now - timezone.timedelta(minutes=1),
         )  # fmt: skip
@@ -100,7 +100,7 @@ def poll_figures(client, project, polls: int, *, changing: int, use_versions: bo
         if changing:
             wait_one_interval(settings.CARD_REFRESH_MS / 1000, idle=idle)
         for pk in pending[(n * changing) % len(pending):][:changing]:
-            touch(pk, only_in=("queued", "submitting", "running", "fetching"), status_detail=f"Generating · {n % 100}%")
+            touch(pk, only_in=("queued", "submitting", "running", "fetching"), progress=n % 100)
         ids = [f"{pk}:{version}" if use_versions else pk for pk, version in versions.items()]
         counted = QueryCounter()
         with connection.execute_wrapper(counted):

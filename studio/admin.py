@@ -4,6 +4,8 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.utils import timezone
 
+from .actors import send_all
+from .pipeline import redrive as redrive_jobs
 from .models import Generation, Invitation, Membership, Project, ShareLink, Tag, Track, Transition
 
 
@@ -60,9 +62,7 @@ class StuckFilter(admin.SimpleListFilter):
 
 @admin.action(description="Re-drive selected pending jobs (send each the step its state needs)")
 def redrive(modeladmin, request, queryset):
-    from .pipeline import redrive as redrive_jobs
-
-    sent = redrive_jobs(queryset)
+    sent = send_all(redrive_jobs(queryset))
     skipped = queryset.count() - sent
     modeladmin.message_user(request, f"Re-drove {sent} pending job(s).", messages.SUCCESS)
     if skipped:
@@ -73,14 +73,14 @@ def redrive(modeladmin, request, queryset):
 class GenerationAdmin(admin.ModelAdmin):
     # The callback token is a secret: never listed, never shown.
     list_display = [
-        "pk", "project", "model_key", "state", "provider_status", "external_id", "created_by", "created_at", "updated_at", "finished_at",
+        "pk", "project", "model_key", "state", "provider_status", "error_kind", "external_id", "created_by", "created_at", "updated_at", "finished_at",
     ]  # fmt: skip
     list_filter = ["state", StuckFilter, "model_key"]
     date_hierarchy = "created_at"
     actions = [redrive]
     search_fields = ["external_id", "project__name"]
     exclude = ["callback_token"]
-    readonly_fields = ["external_id", "status_checks", "media", "created_at", "submitted_at", "started_at", "finished_at", "updated_at"]
+    readonly_fields = ["external_id", "status_checks", "submit_turn", "lease_holder", "lease_expires_at", "media", "created_at", "submitted_at", "started_at", "finished_at", "updated_at"]
     raw_id_fields = ["project", "created_by"]
     inlines = [TrackInline, TransitionInline]
 

@@ -8,7 +8,7 @@ import hashlib
 import secrets
 import struct
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -151,11 +151,21 @@ def audio_duration(fh) -> float | None:
     return round(float(length), 3) if length else None
 
 
-_client = httpx.Client(timeout=httpx.Timeout(60.0, connect=5.0), follow_redirects=False)
+_client = httpx.Client(
+    timeout=httpx.Timeout(settings.DOWNLOAD_READ_TIMEOUT_SECONDS, connect=5.0), follow_redirects=False
+)
 
 
-def download(url: str, *, project_id: int, provider_base_url: str, declared_type: str = "") -> StoredAudio:
-    """Stream a provider's media URL into storage, checking every hop before connecting."""
+def download(
+    url: str,
+    *,
+    project_id: int,
+    provider_base_url: str,
+    declared_type: str = "",
+    keep_alive: Callable[[Iterable[bytes]], Iterable[bytes]] = lambda chunks: chunks,
+) -> StoredAudio:
+    """Stream a provider's media URL into storage, checking every hop before connecting.
+    `keep_alive` wraps the stream of chunks (the caller renews its lease as they arrive)."""
     for _ in range(MAX_REDIRECTS + 1):
         try:
             check_media_url(url, provider_base_url=provider_base_url)
@@ -175,7 +185,7 @@ def download(url: str, *, project_id: int, provider_base_url: str, declared_type
                     # An error or sign-in page served with 200 (an expired CDN link): not audio.
                     raise DownloadFailed(f"the media link answered a page ({declared[:40]})", retryable=True)
                 stored = store_stream(
-                    response.iter_bytes(CHUNK), project_id=project_id, declared_type=declared
+                    keep_alive(response.iter_bytes(CHUNK)), project_id=project_id, declared_type=declared
                 )
                 expected = response.headers.get("Content-Length")
                 if expected and expected.isdigit() and int(expected) != response.num_bytes_downloaded:

@@ -37,7 +37,7 @@ def start(*, emulator_job_seconds: float = 4.0) -> None:
         worker.start()
         log.info("in-process worker started with %d threads", settings.EMBEDDED_WORKER_THREADS)
         # Nothing else can hold this broker's messages: every unfinished job is ours to re-drive.
-        pipeline.sweep(quiet_seconds=0)
+        actors.send_all(pipeline.sweep(quiet_seconds=0, holders_gone=True))
         _every(SWEEP_EVERY_SECONDS, actors.sweep.send)
 
 

@@ -15,7 +15,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from .models import INVITATION_DAYS, Invitation, Membership, Project, Role, invitation_token_hash, new_invitation_token
-from .services import NotAllowed, accounts_named, is_email_address
+from .errors import Refused
+from .services import accounts_named, is_email_address
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +45,9 @@ def invite(*, project: Project, email: str, role: str, invited_by, base_url: str
     """Invite the address, or refresh its open invitation (new link, fresh expiry), and mail the link."""
     email = email.strip().lower()
     if role not in (Role.EDITOR, Role.VIEWER):
-        raise NotAllowed("Choose editor or viewer.")
+        raise Refused("Choose editor or viewer.")
     if not is_email_address(email):
-        raise NotAllowed(f"“{email}” is not a valid e-mail address.")
+        raise Refused(f"“{email}” is not a valid e-mail address.")
     try:
         with transaction.atomic():
             invitation = open_invitations(project).select_for_update().filter(email=email).first()
@@ -55,7 +56,7 @@ def invite(*, project: Project, email: str, role: str, invited_by, base_url: str
             invitation.role, invitation.invited_by = role, invited_by
             _renew_and_send(invitation, base_url)
     except IntegrityError:  # the same address invited by two requests at once: the other one won
-        raise NotAllowed(f"An invitation to {email} was sent a moment ago.") from None
+        raise Refused(f"An invitation to {email} was sent a moment ago.") from None
     return invitation
 
 
@@ -80,7 +81,7 @@ def _renew_and_send(invitation: Invitation, base_url: str) -> None:
         send_mail(_subject(invitation), _body(invitation, accept_url(token, base_url)), None, [invitation.email])
     except (smtplib.SMTPException, OSError) as exc:
         logger.warning("invitation mail to %s failed: %s", invitation.email, exc)
-        raise NotAllowed(f"The e-mail to {invitation.email} could not be sent: nothing was changed. Try again later.") from exc
+        raise Refused(f"The e-mail to {invitation.email} could not be sent: nothing was changed. Try again later.") from exc
 
 
 def accept_url(token: str, base_url: str) -> str:

@@ -74,6 +74,10 @@ def card_version(updated_at) -> str:
 
 
 class Generation(models.Model):
+    """One job: what was asked, and the facts of how it went. What a card says is composed from
+    these facts when it is shown (cards.py), so the wording can change without touching the
+    pipeline that records them."""
+
     State = GenerationState
     PENDING_STATES = (State.QUEUED, State.SUBMITTING, State.RUNNING, State.FETCHING)
     TERMINAL_STATES = (State.SUCCEEDED, State.FAILED, State.CANCELLED)
@@ -86,22 +90,34 @@ class Generation(models.Model):
     params = models.JSONField(default=dict)
     state = models.CharField(max_length=20, choices=State.choices, default=State.QUEUED)
     provider_status = models.CharField(max_length=20, blank=True)  # last state the provider reported
-    status_detail = models.CharField(max_length=300, blank=True)  # plain words for the card
+    progress = models.PositiveSmallIntegerField(null=True, blank=True)  # the provider's percentage, if it gives one
     external_id = models.CharField(max_length=200, blank=True)
+    # Why the job failed, is retrying or needs attention (ErrorKind values), and the technical
+    # words (the provider's own), kept for the track page and the admin.
+    error_kind = models.CharField(max_length=20, blank=True)
     error = models.TextField(blank=True)
+    attempt = models.PositiveSmallIntegerField(default=0)  # times the job was sent to the provider
+    waiting_for = models.CharField(max_length=20, blank=True)  # "slot" or "retry" while queued again
+    retrying_since = models.DateTimeField(null=True, blank=True)  # the first refusal of a run of retries
+    step_failures = models.PositiveSmallIntegerField(default=0)  # unexpected errors in the studio's own steps
     cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
     media = models.JSONField(default=list, blank=True)  # provider URLs of the finished files
     callback_token = models.CharField(max_length=64, default=new_callback_token, editable=False)
     client_ref = models.UUIDField(default=uuid.uuid4, editable=False)  # our id for the job at the provider
-    status_checks = models.PositiveIntegerField(default=0)
+    status_checks = models.PositiveIntegerField(default=0)  # also the turn a status-check message must hold
+    submit_turn = models.PositiveIntegerField(default=0)  # the turn a submit message must hold
+    # A worker thread in a long step (a provider call, a download) holds the job until this time,
+    # renewed while it works: a live lease means "busy", an expired one "its holder died".
+    lease_holder = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     submitted_at = models.DateTimeField(null=True, blank=True)
     started_at = models.DateTimeField(null=True, blank=True)  # provider reported it running
     finished_at = models.DateTimeField(null=True, blank=True)
     updated_at = models.DateTimeField(default=timezone.now)
-    # When news of the job is next due (a worker's planned status check, or with a callback the
-    # model's usual finish): the page can look just after it.
-    news_due_at = models.DateTimeField(null=True, blank=True)
+    # When the studio next asks the provider (a status check or a retry), or with a callback when
+    # the model's jobs usually finish: the page can look again just after it.
+    next_check_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -133,20 +149,6 @@ class Generation(models.Model):
     def card_version(self) -> str:
         """Which version of the card a page shows: the row's last change, to the microsecond."""
         return card_version(self.updated_at)
-
-    @property
-    def card_label(self) -> str:
-        """Queued → Generating → Ready (or Failed), as the user sees it."""
-        S = self.State
-        if self.state == S.SUBMITTING and self.provider_status == "running":
-            return "Generating"  # a synchronous API is rendering it right now
-        if self.state in (S.QUEUED, S.SUBMITTING):
-            return "Queued"
-        if self.state == S.RUNNING and self.provider_status in ("", "queued"):
-            return "Queued"
-        if self.state in (S.RUNNING, S.FETCHING):
-            return "Generating"
-        return self.get_state_display()
 
     @property
     def took(self) -> str:

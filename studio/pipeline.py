@@ -1,29 +1,42 @@
 """A generation's life after the form: submit, wait (poll or callback), copy the audio.
 
-The database is the source of truth and each step is idempotent: the queue only carries
-nudges, so a lost or repeated message delays a job but never loses or doubles it.
-Actors (actors.py) are thin wrappers around these functions.
+The database is the source of truth and each step is idempotent: the queue only carries nudges,
+so a lost or repeated message delays a job but never loses or doubles it.
+
+- Every message carries the turn it expects (the submit turn, or the count of status checks)
+  and its step first claims that turn with a conditional update: of two copies of one message,
+  the second finds the turn taken and does nothing.
+- A step in a long call (a submit, a synchronous render, a download) holds a lease on the job,
+  renewed while it works (leases.py): the sweep and repeated messages leave a busy job alone,
+  and only an expired lease means its worker died.
+- Steps record facts (state, provider status, attempt, error kind, next check); what a card says
+  is composed from them when it is shown (cards.py).
+- Steps answer the next step they want (`Next`); the actors send it. This module sends nothing.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.db.models import F
+from django.urls import reverse
 from django.utils import timezone
 
-from providers.base import JobState, ProviderDown, ProviderError, RateLimited, State
+from providers.base import Adapter, JobState, ProviderDown, ProviderError, RateLimited, State, Submitted
 
+from . import leases, poll_timing
 from .audio_store import DownloadFailed, StoredAudio, download, store_stream
 from .catalog import BY_KEY, CatalogModel
+from .errors import ErrorKind, error_kind
 from .models import Generation, Track
-from .limits import provider_slot
-from . import poll_timing
 from .provider_clients import get_adapter
+from .provider_slots import slots
 from .transitions import move, touch
 
 log = logging.getLogger(__name__)
@@ -32,12 +45,19 @@ S = Generation.State
 MAX_SUBMIT_RETRIES = 6  # outages: about two minutes of backoff
 MAX_RATE_LIMITED_RETRIES = 40  # a busy plan is not a failure: keep waiting (up to ~30 min)
 MAX_FETCH_ATTEMPTS = 5  # each retry asks the provider for fresh media links first
+MAX_STEP_FAILURES = 5  # unexpected errors in the studio's own steps before the job is failed
+SLOT_WAIT_SECONDS = (2.0, 3.0, 4.0)  # spread, so waiting jobs do not all look at once
 
 
-def _actors():
-    from . import actors  # the actors import this module
+@dataclass(frozen=True)
+class Next:
+    """The step a job needs next, `delay` seconds from now; `turn` is the turn it must hold."""
 
-    return actors
+    step: str  # "submit" | "poll" | "fetch"
+    generation_id: int
+    turn: int = 0
+    delay: float = 0.0
+    running_at: float | None = None  # poll only: how old the job was when last seen running
 
 
 def _model(gen: Generation) -> CatalogModel:
@@ -50,154 +70,214 @@ def backoff(attempt: int, *, first: float | None = None, cap: float | None = Non
     return min(first * (1.5**attempt), cap)
 
 
-def callback_url(gen: Generation) -> str | None:
+def callback_url(gen: Generation, adapter: Adapter) -> str | None:
+    """Where the provider should call back, or None: this provider never calls back, or the
+    studio has no public https address (then it polls, exactly as when callbacks are off)."""
     base = settings.PUBLIC_BASE_URL
-    if not (base.startswith("https://") or is_loopback_http(base)):
-        return None  # providers only call https endpoints; poll instead
-    return f"{base}/hooks/{_model(gen).provider}/{gen.pk}/{gen.callback_token}/"
+    if not adapter.accepts_callbacks or not (base.startswith("https://") or is_loopback_http(base)):
+        return None
+    return base + reverse("provider_callback", args=[adapter.name, gen.pk, gen.callback_token])
 
 
 def is_loopback_http(base: str) -> bool:
     """http://127.0.0.1:PORT: only the local emulator can call it, and it accepts http."""
-    from urllib.parse import urlsplit
-
     parts = urlsplit(base)
     return parts.scheme == "http" and parts.hostname in ("127.0.0.1", "localhost", "::1")
+
+
+def _after(seconds: float | None):
+    return timezone.now() + timedelta(seconds=seconds) if seconds is not None else None
 
 
 # --- Submit -----------------------------------------------------------------------
 
 
-def submit(generation_id: int, attempt: int = 0) -> None:
+def submit(generation_id: int, turn: int = 0) -> Next | None:
     gen = Generation.objects.filter(pk=generation_id).first()
     if gen is None:
-        return
-    model = _model(gen)
-    adapter = get_adapter(model.provider)
-    if gen.state == S.SUBMITTING and adapter.client_names_job:
-        # A worker died mid-submit, but the job's id is ours: sending it again is the same job.
-        if not move(gen.pk, S.QUEUED, reason="interrupted while submitting; resending the same job id"):
-            return
-        gen.state = S.QUEUED
+        return None
+    adapter = get_adapter(_model(gen).provider)
     if gen.state == S.SUBMITTING:
-        # Our claim is still there, so a worker died (or crashed) while calling the provider:
-        # it may have accepted the job. Resubmitting blindly could pay twice.
-        move(
-            gen.pk,
-            S.NEEDS_ATTENTION,
-            reason="interrupted while submitting",
-            status_detail=f"Interrupted while sending to {adapter.label}. It may have been accepted: "
-            "check before resubmitting.",
-        )
-        return
+        return _submitting_already(gen, adapter)
+    if gen.state != S.QUEUED or gen.submit_turn != turn:
+        return None  # a stale or repeated message: the job moved on, or another copy took this turn
     if adapter.synchronous:
-        _generate_now(gen, model, adapter, attempt)
-        return
-    if not move(gen.pk, S.SUBMITTING, reason=f"sending to {adapter.label}", only_from=(S.QUEUED,)):
-        return  # someone else claimed it, or it was cancelled
-    wire = model.spec.to_wire(gen.params)
+        return _generate_now(gen, adapter, turn)
+    holder, lease = leases.new_holder(), leases.lease_seconds(adapter)
+    attempt = gen.attempt + 1
+    if not move(
+        gen.pk,
+        S.SUBMITTING,
+        reason=f"sending to {adapter.label}",
+        only_from=(S.QUEUED,),
+        expect={"submit_turn": turn},
+        submit_turn=turn + 1,
+        attempt=attempt,
+        waiting_for="",
+        lease_holder=holder,
+        lease_expires_at=leases.expiry(lease),
+    ):
+        return None  # another copy claimed it, or it was cancelled
+    model, callback = _model(gen), callback_url(gen, adapter)
     try:
-        submitted = adapter.submit(
-            model.provider_model, wire, callback_url=callback_url(gen), client_ref=str(gen.client_ref)
-        )
+        wire = model.spec.to_wire(gen.params)
+        submitted = adapter.submit(model.provider_model, wire, callback_url=callback, client_ref=str(gen.client_ref))
     except ProviderError as exc:
-        _submit_failed(gen, exc, attempt)
-        return
-    now = timezone.now()
-    with_callback = bool(callback_url(gen))
-    first = settings.POLL_FIRST_DELAY_WITH_CALLBACK if with_callback else poll_timing.first_delay(gen.model_key)
-    # News is due at the first status check, or with a callback when the model's jobs usually finish.
-    news_in = poll_timing.typical_seconds(gen.model_key) if with_callback else first
+        return _submit_failed(gen, adapter, exc, attempt=attempt, turn=turn + 1)
+    return _accepted(gen, adapter, submitted, with_callback=bool(callback))
+
+
+def _submitting_already(gen: Generation, adapter: Adapter) -> Next | None:
+    """A message for a job a worker has claimed: a repeat while the worker is still at it (its
+    lease is live), or a sign that the worker died mid-call (its lease ran out)."""
+    if leases.is_live(gen):
+        return None
+    held = {"lease_holder": gen.lease_holder}
+    if adapter.client_names_job:
+        # The job's id is ours: sending it again is the same job at the provider.
+        moved = move(
+            gen.pk, S.QUEUED, reason="interrupted while submitting; resending the same job id",
+            only_from=(S.SUBMITTING,), expect=held, waiting_for="retry",
+        )  # fmt: skip
+        return Next("submit", gen.pk, turn=gen.submit_turn) if moved else None
+    # The provider may have accepted (and charged for) it: only the user may risk a second charge.
+    move(
+        gen.pk, S.NEEDS_ATTENTION, reason="interrupted while submitting",
+        only_from=(S.SUBMITTING,), expect=held, error_kind=ErrorKind.INTERRUPTED, error="",
+    )  # fmt: skip
+    return None
+
+
+def _accepted(gen: Generation, adapter: Adapter, submitted: Submitted, *, with_callback: bool) -> Next | None:
+    first, news_in = poll_timing.first_check(gen.model_key, with_callback=with_callback)
     moved = move(
         gen.pk,
         S.RUNNING,
         reason=f"accepted by {adapter.label} as {submitted.external_id}",
+        # A late answer after the job was handed to the user still moves it on: poll it.
+        only_from=(S.SUBMITTING, S.NEEDS_ATTENTION),
         external_id=submitted.external_id,
-        submitted_at=now,
+        submitted_at=timezone.now(),
         provider_status=State.QUEUED,
-        status_detail=f"Queued at {adapter.label}",
-        news_due_at=now + timedelta(seconds=news_in) if news_in is not None else None,
+        error_kind="",
+        error="",
+        retrying_since=None,
+        next_check_at=_after(news_in),
     )
     if not moved:
-        return
+        # Cancelled meanwhile: keep the provider's id on record, since it may charge for the job.
+        touch(gen.pk, only_in=(S.CANCELLED,), external_id=submitted.external_id, submitted_at=timezone.now())
+        return None
     if submitted.state and submitted.state.finished:
-        apply_job_state(gen.pk, submitted.state, fetch_now=True)
-        return
-    schedule_poll(gen.pk, checks_done=0, delay=first)
+        return apply_job_state(gen.pk, submitted.state, fetch_now=True)[1]
+    return Next("poll", gen.pk, turn=gen.status_checks, delay=first)
 
 
-def _generate_now(gen: Generation, model: CatalogModel, adapter, attempt: int) -> None:
-    """Synchronous APIs: the answer is the audio, streamed straight into storage.
-
-    The job stays SUBMITTING while the call runs: if the worker dies mid-stream the provider
-    may have charged, so the sweep hands it to the user instead of paying again.
-    """
-    with provider_slot(model.provider) as acquired:
-        if not acquired:
-            delay = 2.0 + attempt % 3
-            touch(gen.pk, only_in=(S.QUEUED,), status_detail=f"Waiting for a free {adapter.label} slot")
-            _actors().submit_generation.send_with_options(args=(gen.pk, attempt), delay=int(delay * 1000))
-            return
-        if not move(gen.pk, S.SUBMITTING, reason=f"generating at {adapter.label}", only_from=(S.QUEUED,)):
-            return
-        touch(
+def _generate_now(gen: Generation, adapter: Adapter, turn: int) -> Next | None:
+    """Synchronous APIs: the answer is the audio, streamed straight into storage, while the job
+    holds one of the provider's slots. The job stays SUBMITTING during the call, under a lease:
+    if the worker dies mid-stream the provider may have charged, so once the lease runs out the
+    sweep hands the job to the user instead of paying again."""
+    model, holder, lease = _model(gen), leases.new_holder(), leases.lease_seconds(adapter)
+    if not slots().acquire(model.provider, holder, lease):
+        return _wait_for_slot(gen, turn)
+    try:
+        attempt = gen.attempt + 1
+        if not move(
             gen.pk,
-            only_in=(S.SUBMITTING,),
+            S.SUBMITTING,
+            reason=f"generating at {adapter.label}",
+            only_from=(S.QUEUED,),
+            expect={"submit_turn": turn},
+            submit_turn=turn + 1,
+            attempt=attempt,
+            waiting_for="",
             provider_status=State.RUNNING,
-            status_detail=f"Generating at {adapter.label}",
             submitted_at=timezone.now(),
-        )
+            next_check_at=None,
+            lease_holder=holder,
+            lease_expires_at=leases.expiry(lease),
+        ):
+            return None
+        keep_alive = leases.KeepAlive(gen.pk, holder, lease, slot_provider=model.provider)
         try:
             with adapter.generate_audio(model.provider_model, model.spec.to_wire(gen.params)) as body:
                 stored = store_stream(
-                    body.chunks,
+                    keep_alive.around(body.chunks),
                     project_id=gen.project_id,
                     declared_type=body.content_type,
                     raw_format=body.raw_format,
                 )
         except ProviderError as exc:
-            _submit_failed(gen, exc, attempt)
-            return
+            return _submit_failed(gen, adapter, exc, attempt=attempt, turn=turn + 1)
         except DownloadFailed as exc:
-            move(gen.pk, S.FAILED, reason=f"could not store the audio: {exc}", error=f"Could not save the audio: {exc}")
-            return
-    gen.refresh_from_db()
-    save_track(gen, stored, position=0, media={})
+            move(
+                gen.pk, S.FAILED, reason=f"could not store the audio: {exc}",
+                only_from=(S.SUBMITTING, S.NEEDS_ATTENTION), error_kind=ErrorKind.STORAGE, error=str(exc),
+            )  # fmt: skip
+            return None
+    finally:
+        slots().release(model.provider, holder)
+    _save_generated(gen, adapter, stored, external_id=body.external_id, cost=body.cost)
+    return None
+
+
+def _wait_for_slot(gen: Generation, turn: int) -> Next | None:
+    """Every slot is taken: one copy of the message takes the next turn and waits; a repeat stops."""
+    delay = SLOT_WAIT_SECONDS[gen.pk % len(SLOT_WAIT_SECONDS)]
+    now = timezone.now()
+    waited = Generation.objects.filter(pk=gen.pk, state=S.QUEUED, submit_turn=turn).update(
+        submit_turn=turn + 1, waiting_for="slot", next_check_at=now + timedelta(seconds=delay), updated_at=now
+    )
+    return Next("submit", gen.pk, turn=turn + 1, delay=delay) if waited else None
+
+
+def _save_generated(gen: Generation, adapter: Adapter, stored: StoredAudio, *, external_id: str, cost) -> None:
+    """The audio is in storage: the job is Ready, whatever state a race left it in."""
+    if save_track(gen, stored, position=0, media={}) is None:
+        return  # a resubmitted copy of this job saved its audio first
     move(
         gen.pk,
         S.SUCCEEDED,
         reason=f"audio received from {adapter.label}",
-        only_from=(S.SUBMITTING,),
-        external_id=body.external_id,
-        cost=body.cost,
+        only_from=(S.SUBMITTING, S.NEEDS_ATTENTION, S.CANCELLED),
+        external_id=external_id,
+        cost=cost,
         provider_status=State.SUCCEEDED,
-        status_detail="",
+        error_kind="",
+        error="",
     )
 
 
-def _submit_failed(gen: Generation, exc: ProviderError, attempt: int) -> None:
-    named = get_adapter(_model(gen).provider).client_names_job  # a resend is the same job: safe
-    if isinstance(exc, ProviderDown) and exc.maybe_accepted and not named:
+def _submit_failed(gen: Generation, adapter: Adapter, exc: ProviderError, *, attempt: int, turn: int) -> Next | None:
+    kind = error_kind(exc)
+    if isinstance(exc, ProviderDown) and exc.maybe_accepted and not adapter.client_names_job:
         move(
-            gen.pk,
-            S.NEEDS_ATTENTION,
-            reason=f"no answer from {exc.provider} while submitting",
-            status_detail=f"{exc.provider} did not answer in time; the job may have been accepted. "
-            "Check before resubmitting.",
-        )
-        return
+            gen.pk, S.NEEDS_ATTENTION, reason=f"no clear answer from {adapter.label} while submitting: {exc.message}",
+            only_from=(S.SUBMITTING,), error_kind=kind, error=exc.message,
+        )  # fmt: skip
+        return None
     limit = MAX_RATE_LIMITED_RETRIES if isinstance(exc, RateLimited) else MAX_SUBMIT_RETRIES
-    if exc.retryable and attempt < limit:
-        delay = _retry_delay(exc, attempt)
+    if exc.retryable and attempt <= limit:
+        delay = _retry_delay(exc, attempt - 1)
         if move(
             gen.pk,
             S.QUEUED,
             reason=f"{exc.message}; retrying in {delay:.0f} s",
-            status_detail=f"{exc.user_message}; retrying in {delay:.0f} s",
+            only_from=(S.SUBMITTING,),
+            error_kind=kind,
+            error=exc.message,
+            waiting_for="retry",
+            retrying_since=gen.retrying_since or timezone.now(),
+            next_check_at=_after(delay),
         ):
-            _actors().submit_generation.send_with_options(args=(gen.pk, attempt + 1), delay=int(delay * 1000))
-        return
-    move(gen.pk, S.FAILED, reason=f"submit failed: {exc.message}", error=exc.user_message, status_detail="")
+            return Next("submit", gen.pk, turn=turn, delay=delay)
+        return None
+    move(
+        gen.pk, S.FAILED, reason=f"submit failed: {exc.message}",
+        only_from=(S.SUBMITTING,), error_kind=kind, error=exc.message,
+    )  # fmt: skip
+    return None
 
 
 def _retry_delay(exc: ProviderError, attempt: int) -> float:
@@ -209,73 +289,62 @@ def _retry_delay(exc: ProviderError, attempt: int) -> float:
 # --- Poll -------------------------------------------------------------------------
 
 
-def schedule_poll(generation_id: int, *, checks_done: int, delay: float, running_at: float | None = None) -> None:
-    """`running_at`: how old the job was when this check saw it still running (timing, see poll_timing)."""
-    poll_generation = _actors().poll_generation
-    kwargs = {"running_at": running_at} if running_at is not None else {}
-    # Now means straight to the queue: a delayed message hops through the delay queue first.
-    timing = {"delay": int(delay * 1000)} if delay > 0 else {}
-    poll_generation.send_with_options(args=(generation_id, checks_done), kwargs=kwargs, **timing)
+def poll(generation_id: int, checks_done: int, running_at: float | None = None) -> Next | None:
+    """Ask the provider once; answer the next check if it is not done.
 
-
-def poll(generation_id: int, checks_done: int, running_at: float | None = None) -> None:
-    """Ask the provider once, then re-send ourselves with a longer delay if it is not done.
-
-    `checks_done` is the count this message expects: a stale or duplicated chain (after a
-    callback or a sweep started a fresh one) loses the conditional increment and stops.
+    `checks_done` is the turn this message holds: a stale or repeated chain (after a callback
+    or a sweep started a fresh one) loses the conditional increment and stops.
     """
     claimed = Generation.objects.filter(pk=generation_id, state=S.RUNNING, status_checks=checks_done).update(
         status_checks=F("status_checks") + 1
     )
     if not claimed:
-        return
+        return None
     gen = Generation.objects.get(pk=generation_id)
     model = _model(gen)
     adapter = get_adapter(model.provider)
     if gen.submitted_at and timezone.now() - gen.submitted_at > timedelta(minutes=model.deadline_minutes):
         move(
-            gen.pk,
-            S.FAILED,
-            reason="deadline passed",
-            error=f"{adapter.label} did not finish within {model.deadline_minutes} minutes",
-        )
-        return
+            gen.pk, S.FAILED, reason="deadline passed", only_from=(S.RUNNING,),
+            error_kind=ErrorKind.DEADLINE, error=f"not finished after {model.deadline_minutes} minutes",
+        )  # fmt: skip
+        return None
     try:
         job = adapter.status(gen.external_id)
     except ProviderError as exc:
-        if exc.retryable:  # the deadline above ends a provider that never recovers
-            delay = _retry_delay(exc, checks_done) if isinstance(exc, RateLimited) else backoff(checks_done)
-            touch(
-                gen.pk,
-                only_in=(S.RUNNING,),
-                status_detail=f"{exc.user_message}; checking again soon",
-                news_due_at=timezone.now() + timedelta(seconds=delay),
-            )
-            schedule_poll(gen.pk, checks_done=checks_done + 1, delay=delay)
-        else:
-            move(gen.pk, S.FAILED, reason=f"status failed: {exc.message}", error=exc.user_message)
-        return
+        if not exc.retryable:
+            move(
+                gen.pk, S.FAILED, reason=f"status failed: {exc.message}",
+                only_from=(S.RUNNING,), error_kind=error_kind(exc), error=exc.message,
+            )  # fmt: skip
+            return None
+        # The deadline above ends a provider that never recovers.
+        delay = _retry_delay(exc, checks_done) if isinstance(exc, RateLimited) else backoff(checks_done)
+        touch(gen.pk, only_in=(S.RUNNING,), error_kind=error_kind(exc), error=exc.message, next_check_at=_after(delay))
+        return Next("poll", gen.pk, turn=checks_done + 1, delay=delay)
     if job.state is State.SUCCEEDED:  # before the fetch: the finish was seen now
         poll_timing.learn(gen.model_key, gen.submitted_at, still_running_at=running_at)
     delay = poll_timing.next_delay(gen.model_key, gen.submitted_at, checks_done)
-    if not apply_job_state(gen.pk, job, fetch_now=True, next_check_in=delay):
-        age = poll_timing.age_of(gen.submitted_at) if gen.submitted_at else None
-        schedule_poll(gen.pk, checks_done=checks_done + 1, delay=delay, running_at=age)
+    finished, then = apply_job_state(gen.pk, job, fetch_now=True, next_check_in=delay)
+    if finished:
+        return then
+    age = poll_timing.age_of(gen.submitted_at) if gen.submitted_at else None
+    return Next("poll", gen.pk, turn=checks_done + 1, delay=delay, running_at=age)
 
 
 def apply_job_state(
     generation_id: int, job: JobState, *, fetch_now: bool = False, next_check_in: float | None = None
-) -> bool:
-    """Record what the provider said; answer whether the job is finished at the provider.
+) -> tuple[bool, Next | None]:
+    """Record what the provider said; answer whether the job is finished there, and the next step.
 
-    A finished job's audio is fetched by the fetch actor, or at once in this worker thread when
-    `fetch_now` (a worker's own status check): one queue hop less between the provider
-    finishing and the track on the card. `next_check_in`: when the caller will ask again, if
-    the job is not finished (seconds), recorded for the page."""
+    A finished job's audio is fetched at once in this thread when `fetch_now` (a worker's own
+    status check: one queue hop less between the provider finishing and the track on the card),
+    else by the fetch step. `next_check_in`: when the caller will ask again if the job is not
+    finished (seconds), recorded for the page."""
     gen = Generation.objects.only("pk", "model_key", "started_at").get(pk=generation_id)
     label = get_adapter(_model(gen).provider).label
     if job.state is State.SUCCEEDED:
-        if move(
+        moved = move(
             generation_id,
             S.FETCHING,
             reason=f"{label} finished",
@@ -286,67 +355,75 @@ def apply_job_state(
             ],
             cost=job.cost,
             provider_status=State.SUCCEEDED,
-            status_detail="Saving the audio",
-        ):
-            if fetch_now:
-                fetch_or_hand_over(generation_id)
-            else:
-                _actors().fetch_audio.send(generation_id)
-        return True
+            progress=None,
+            error_kind="",
+            error="",
+            next_check_at=None,
+        )
+        if not moved:
+            return True, None
+        return True, (_fetch_here(generation_id) if fetch_now else Next("fetch", generation_id))
     if job.state is State.FAILED:
         move(
             generation_id,
             S.FAILED,
             reason=f"{label} reported failure",
             only_from=(S.RUNNING,),
-            error=f"{label}: {job.error}" if job.error else f"{label} could not generate this",
+            error_kind=ErrorKind.FAILED,
+            error=job.error,
             provider_status=State.FAILED,
             cost=job.cost,
         )
-        return True
-    fields = {"provider_status": job.state.value}
+        return True, None
+    fields = {"provider_status": job.state.value, "error_kind": "", "error": ""}
     if next_check_in is not None:
-        fields["news_due_at"] = timezone.now() + timedelta(seconds=next_check_in)
-    if job.state is State.RUNNING:
-        fields["status_detail"] = f"Generating at {label}" + (f" · {job.progress}%" if job.progress else "")
-        if gen.started_at is None:
-            fields["started_at"] = timezone.now()
+        fields["next_check_at"] = _after(next_check_in)
+    if job.progress is not None:
+        fields["progress"] = job.progress
+    if job.state is State.RUNNING and gen.started_at is None:
+        fields["started_at"] = timezone.now()
     touch(generation_id, only_in=(S.RUNNING,), **fields)
-    return False
+    return False, None
 
 
-def handle_callback(generation_id: int, job: JobState, *, trusted: bool) -> None:
-    """A provider called back. Unsigned callbacks are hints: confirm with a status request now."""
+def handle_callback(generation_id: int, job: JobState, *, trusted: bool) -> Next | None:
+    """A provider called back. Unsigned callbacks are hints: confirm with a status check now."""
     gen = Generation.objects.only("pk", "state", "status_checks").get(pk=generation_id)
     if gen.state != S.RUNNING:
-        return  # finished already, or not yet submitted: the running chain sees to it
+        return None  # finished already, or not yet submitted: the running chain sees to it
     if trusted:
-        if not apply_job_state(gen.pk, job):
-            return
-    else:
-        if job.state is State.SUCCEEDED:  # the card says so at once; the page looks again soon
-            touch(gen.pk, only_in=(S.RUNNING,), provider_status=State.SUCCEEDED, status_detail="Finished; checking")
-        schedule_poll(gen.pk, checks_done=gen.status_checks, delay=0)
+        return apply_job_state(gen.pk, job)[1]
+    if job.state is State.SUCCEEDED:  # the card says so at once; the page looks again soon
+        touch(gen.pk, only_in=(S.RUNNING,), provider_status=State.SUCCEEDED)
+    return Next("poll", gen.pk, turn=gen.status_checks)
 
 
 # --- Fetch ------------------------------------------------------------------------
 
 
-def fetch_or_hand_over(generation_id: int) -> None:
-    """Fetch in this thread; on an unexpected error, hand the job to the fetch actor and its retries."""
+def _fetch_here(generation_id: int) -> Next | None:
+    """Fetch in this thread; on an unexpected error, hand the job to the fetch step and its retries."""
     try:
-        fetch(generation_id)
-    except Exception:
-        log.exception("fetching the audio of generation %s failed; handing it to the fetch actor", generation_id)
-        _actors().fetch_audio.send(generation_id)
+        return fetch(generation_id)
+    except Exception as exc:
+        log.exception("fetching the audio of generation %s failed; handing it to the fetch step", generation_id)
+        step_failed(generation_id, "fetch", exc)
+        return Next("fetch", generation_id)
 
 
-def fetch(generation_id: int) -> None:
-    gen = Generation.objects.select_related("project").filter(pk=generation_id, state=S.FETCHING).first()
-    if gen is None:
-        return
-    model = _model(gen)
-    provider_base_url = settings.PROVIDERS[model.provider]["base_url"]
+def fetch(generation_id: int) -> Next | None:
+    holder, lease = leases.new_holder(), leases.download_lease_seconds()
+    if not leases.claim(generation_id, state=S.FETCHING, holder=holder, seconds=lease):
+        return None  # finished, or another worker is downloading it
+    try:
+        return _download_all(Generation.objects.get(pk=generation_id), holder, lease)
+    finally:
+        leases.release(generation_id, holder)
+
+
+def _download_all(gen: Generation, holder: str, lease: float) -> Next | None:
+    adapter = get_adapter(_model(gen).provider)
+    keep_alive = leases.KeepAlive(gen.pk, holder, lease)
     done = set(gen.tracks.values_list("position", flat=True))
     try:
         for position, media in enumerate(gen.media):
@@ -355,43 +432,55 @@ def fetch(generation_id: int) -> None:
             stored = download(
                 media["url"],
                 project_id=gen.project_id,
-                provider_base_url=provider_base_url,
+                provider_base_url=adapter.base_url,
                 declared_type=media.get("content_type", ""),
+                keep_alive=keep_alive.around,
             )
-            try:
-                with transaction.atomic():
-                    save_track(gen, stored, position=position, media=media, count=len(gen.media))
-            except IntegrityError:  # a concurrent fetch (a sweep's re-drive) saved it first
-                default_storage.delete(stored.name)
+            save_track(gen, stored, position=position, media=media, count=len(gen.media))
     except DownloadFailed as exc:
-        _fetch_failed(gen, exc)
-        return
-    move(gen.pk, S.SUCCEEDED, reason="audio saved", only_from=(S.FETCHING,), status_detail="")
+        return _fetch_failed(gen, exc)
+    move(gen.pk, S.SUCCEEDED, reason="audio saved", only_from=(S.FETCHING,), error_kind="", error="")
+    return None
 
 
-def _fetch_failed(gen: Generation, exc: DownloadFailed) -> None:
+def _fetch_failed(gen: Generation, exc: DownloadFailed) -> Next | None:
     attempts = gen.transitions.filter(from_state=S.FETCHING, to_state=S.RUNNING).count() + 1
     if exc.retryable and attempts < MAX_FETCH_ATTEMPTS:
         # Media links expire: ask the provider again for fresh ones.
-        if move(gen.pk, S.RUNNING, reason=f"download failed: {exc}", status_detail="Retrying the download"):
-            schedule_poll(gen.pk, checks_done=gen.status_checks, delay=backoff(attempts))
-        return
-    move(gen.pk, S.FAILED, reason=f"download failed: {exc}", error=f"Could not save the audio: {exc}")
+        delay = backoff(attempts)
+        if move(
+            gen.pk, S.RUNNING, reason=f"download failed: {exc}", only_from=(S.FETCHING,),
+            error_kind=ErrorKind.DOWNLOAD, error=str(exc), next_check_at=_after(delay),
+        ):  # fmt: skip
+            return Next("poll", gen.pk, turn=gen.status_checks, delay=delay)
+        return None
+    move(
+        gen.pk, S.FAILED, reason=f"download failed: {exc}", only_from=(S.FETCHING,),
+        error_kind=ErrorKind.DOWNLOAD, error=str(exc),
+    )  # fmt: skip
+    return None
 
 
-def save_track(gen: Generation, stored: StoredAudio, *, position: int, media: dict, count: int = 1) -> Track:
-    return Track.objects.create(
-        generation=gen,
-        project_id=gen.project_id,
-        position=position,
-        title=track_title(gen, media, position, count),
-        file=stored.name,
-        content_type=stored.content_type,
-        extension=stored.extension,
-        size=stored.size,
-        sha256=stored.sha256,
-        duration_seconds=stored.duration_seconds or media.get("duration"),
-    )
+def save_track(gen: Generation, stored: StoredAudio, *, position: int, media: dict, count: int = 1) -> Track | None:
+    """The stored file as the job's track at `position`; None (and the file deleted) when a
+    concurrent step saved that position first."""
+    try:
+        with transaction.atomic():
+            return Track.objects.create(
+                generation=gen,
+                project_id=gen.project_id,
+                position=position,
+                title=track_title(gen, media, position, count),
+                file=stored.name,
+                content_type=stored.content_type,
+                extension=stored.extension,
+                size=stored.size,
+                sha256=stored.sha256,
+                duration_seconds=stored.duration_seconds or media.get("duration"),
+            )
+    except IntegrityError:
+        default_storage.delete(stored.name)
+        return None
 
 
 def track_title(gen: Generation, media: dict, position: int, count: int) -> str:
@@ -401,37 +490,54 @@ def track_title(gen: Generation, media: dict, position: int, count: int) -> str:
     return f"{title} ({position + 1})" if count > 1 else title
 
 
+# --- When a step itself fails -----------------------------------------------------------
+
+
+def step_failed(generation_id: int, step: str, exc: Exception) -> None:
+    """An unexpected error in one of the studio's own steps (not a provider's answer): counted,
+    and after a few the job ends Failed in plain words instead of being re-driven for ever."""
+    Generation.objects.filter(pk=generation_id).update(step_failures=F("step_failures") + 1)
+    failures = Generation.objects.filter(pk=generation_id).values_list("step_failures", flat=True).first()
+    if failures is not None and failures >= MAX_STEP_FAILURES:
+        move(
+            generation_id, S.FAILED, reason=f"{step} failed {failures} times: {type(exc).__name__}: {exc}"[:300],
+            only_from=Generation.PENDING_STATES, error_kind=ErrorKind.INTERNAL, error=f"{type(exc).__name__} in {step}",
+        )  # fmt: skip
+
+
 # --- Sweep ------------------------------------------------------------------------
 
 
-def sweep(*, quiet_seconds: float | None = None) -> int:
-    """Re-drive every unfinished generation that has gone quiet; answer how many."""
+def sweep(*, quiet_seconds: float | None = None, holders_gone: bool = False) -> list[Next]:
+    """The step each unfinished generation that has gone quiet needs. A job whose worker holds a
+    live lease is busy, not quiet, however long its call takes, unless `holders_gone` (the one
+    process that could hold any lease is starting afresh: the embedded mode)."""
     quiet = settings.SWEEP_QUIET_SECONDS if quiet_seconds is None else quiet_seconds
-    quiet_since = timezone.now() - timedelta(seconds=quiet)
-    stale = Generation.objects.filter(state__in=Generation.PENDING_STATES, updated_at__lt=quiet_since)
-    count = redrive(stale)
-    if count:
-        log.info("sweep re-drove %d quiet generations", count)
-    return count
+    now = timezone.now()
+    stale = Generation.objects.filter(state__in=Generation.PENDING_STATES, updated_at__lt=now - timedelta(seconds=quiet))
+    if holders_gone:
+        stale.filter(state__in=(S.SUBMITTING, S.FETCHING)).update(lease_holder="", lease_expires_at=None)
+    else:
+        stale = stale.exclude(lease_expires_at__gt=now)
+    steps = redrive(stale)
+    if steps:
+        log.info("sweep re-drove %d quiet generations", len(steps))
+    return steps
 
 
-def redrive(generations) -> int:
-    """Send each pending generation in the queryset the nudge its state needs; answer how many.
-    Safe for a job that is still moving: every step re-checks the state it acts on."""
-    actors = _actors()
-    count = 0
-    for pk, state, checks in generations.filter(state__in=Generation.PENDING_STATES).values_list(
-        "pk", "state", "status_checks"
+def redrive(generations) -> list[Next]:
+    """The step each pending generation in the queryset needs. Safe for a job that is still
+    moving: each step claims its turn or its lease before acting."""
+    steps = []
+    for pk, state, submit_turn, checks in generations.filter(state__in=Generation.PENDING_STATES).values_list(
+        "pk", "state", "submit_turn", "status_checks"
     ):
-        count += 1
-        if state == S.QUEUED:
-            actors.submit_generation.send(pk)
-        elif state == S.SUBMITTING:
-            actors.submit_generation.send(pk)  # finds its own stale claim: needs attention
+        if state in (S.QUEUED, S.SUBMITTING):  # a submitting job's expired lease: its worker died
+            steps.append(Next("submit", pk, turn=submit_turn))
         elif state == S.RUNNING:
             touch(pk, only_in=(S.RUNNING,))
-            schedule_poll(pk, checks_done=checks, delay=0)
+            steps.append(Next("poll", pk, turn=checks))
         elif state == S.FETCHING:
             touch(pk, only_in=(S.FETCHING,))
-            actors.fetch_audio.send(pk)
-    return count
+            steps.append(Next("fetch", pk))
+    return steps

@@ -31,6 +31,10 @@ STEP_FRACTION = 0.1  # of the usual duration, between checks around it
 OVERDUE_AFTER = 1.5  # times the usual duration: from then on
 OVERDUE_FRACTION = 0.2  # wait this share of the job's age between checks
 AIM_FLOOR = 0.1  # seconds: the shortest wait before a check aimed inside the bracket
+# With a callback expected, the safety-net check comes this long after the usual finish:
+# a share of the usual duration, and at least a second.
+CALLBACK_MARGIN_FRACTION = 0.25
+CALLBACK_MARGIN_MIN = 1.0
 
 _durations: dict[str, deque[float]] = {}
 _running: dict[str, deque[float]] = {}  # ages jobs were last seen still running at
@@ -81,6 +85,22 @@ def first_delay(model_key: str) -> float:
     if typical is None:
         return settings.POLL_FIRST_DELAY
     return min(max(typical * FIRST_FRACTION, _min_delay()), settings.POLL_MAX_DELAY)
+
+
+def first_check(model_key: str, *, with_callback: bool) -> tuple[float, float | None]:
+    """When to ask first about a job just accepted, and when news of it is due (seconds).
+
+    Without a callback: the first check of the polling schedule. With one, a single safety-net
+    check a little after the model's usual finish (a callback can be lost, and some failures send
+    none), or POLL_FIRST_DELAY_WITH_CALLBACK until the model has a history; news is due at the
+    usual finish."""
+    if not with_callback:
+        delay = first_delay(model_key)
+        return delay, delay
+    typical = typical_seconds(model_key)
+    if typical is None:
+        return settings.POLL_FIRST_DELAY_WITH_CALLBACK, None
+    return typical + max(typical * CALLBACK_MARGIN_FRACTION, CALLBACK_MARGIN_MIN), typical
 
 
 def next_delay(model_key: str, submitted_at: datetime | None, checks_done: int) -> float:

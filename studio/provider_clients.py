@@ -34,3 +34,7 @@ def _forget_adapters(*, setting, **kwargs):
 
 
 setting_changed.connect(_forget_adapters)
+
+
+def provider_label(provider: str) -> str:
+    return get_adapter(provider).label

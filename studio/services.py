@@ -9,9 +9,12 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from .catalog import CatalogModel
+from . import rules
+from .actors import submit_generation
+from .catalog import BY_KEY, CatalogModel
+from .errors import Refused
 from .models import Generation, Membership, Project, Role, ShareLink, Tag, Track
-from .transitions import log_move
+from .transitions import log_move, move
 
 
 @transaction.atomic
@@ -22,78 +25,50 @@ def create_project(*, owner, name: str, description: str = "") -> Project:
 
 
 def start_generation(*, project: Project, user, model: CatalogModel, params: dict) -> Generation:
-    from .actors import submit_generation
-
+    """A new job, once the rules allow it (rules.check_start, in the same transaction)."""
     with transaction.atomic():
+        rules.check_start(user=user, project_id=project.pk, model_keys=[model.key])
         gen = Generation.objects.create(project=project, created_by=user, model_key=model.key, params=params)
         gen.transitions.create(from_state="", to_state=gen.state, reason="submitted from the studio")
         log_move(gen.pk, "", gen.state, model_key=model.key, external_id="", reason="submitted from the studio")
         # The worker must see the committed row.
-        transaction.on_commit(lambda: submit_generation.send(gen.pk))
+        transaction.on_commit(lambda: submit_generation.send(gen.pk, gen.submit_turn))
     return gen
-
-
-class LimitReached(Exception):
-    pass
-
-
-def check_pending_limit(*, user) -> None:
-    from django.conf import settings
-
-    pending = Generation.objects.filter(created_by=user, state__in=Generation.PENDING_STATES).count()
-    if pending >= settings.MAX_PENDING_PER_USER:
-        raise LimitReached(
-            f"You have {pending} jobs in progress, the most one person may run at once. "
-            "Generate again when one of them finishes."
-        )
 
 
 def cancel_generation(*, generation: Generation) -> bool:
     """Stop following a pending job. The provider may still finish (and charge for) it."""
-    from .catalog import BY_KEY
-    from .provider_clients import get_adapter
-    from .transitions import move
-
-    label = get_adapter(BY_KEY[generation.model_key].provider).label
-    started = bool(generation.external_id) or generation.state == Generation.State.SUBMITTING
-    note = f"{label} may still charge for it: it had already accepted the job." if started else "Nothing was sent."
-    return move(generation.pk, Generation.State.CANCELLED, reason="cancelled by the user", status_detail=f"Cancelled. {note}")
+    return move(generation.pk, Generation.State.CANCELLED, reason="cancelled by the user")
 
 
 def retry_generation(*, generation: Generation, user) -> Generation:
     """A new generation with the same model and parameters (the old one stays as it ended)."""
-    from .catalog import get_model
-
-    model = get_model(generation.model_key)
+    model = BY_KEY.get(generation.model_key)
     if model is None:
-        raise LimitReached("This model is no longer offered.")
-    check_pending_limit(user=user)
+        raise Refused("That model is not offered any more: choose another one.", rule="model")
     return start_generation(project=generation.project, user=user, model=model, params=generation.params)
 
 
-def resubmit_generation(*, generation: Generation) -> bool:
+def resubmit_generation(*, generation: Generation, user) -> bool:
     """The user accepts the risk of a second charge for a job whose submit outcome is unknown."""
-    from .actors import submit_generation
-    from .transitions import move
-
-    moved = move(
-        generation.pk,
-        Generation.State.QUEUED,
-        reason="resubmitted by the user",
-        only_from=(Generation.State.NEEDS_ATTENTION,),
-        external_id="",
-        status_detail="Resubmitted",
-    )
-    if moved:
-        transaction.on_commit(lambda: submit_generation.send(generation.pk))
+    with transaction.atomic():
+        rules.check_start(user=user, project_id=generation.project_id, model_keys=[generation.model_key])
+        moved = move(
+            generation.pk,
+            Generation.State.QUEUED,
+            reason="resubmitted by the user",
+            only_from=(Generation.State.NEEDS_ATTENTION,),
+            external_id="",
+            error_kind="",
+            error="",
+        )
+        if moved:
+            turn = Generation.objects.values_list("submit_turn", flat=True).get(pk=generation.pk)
+            transaction.on_commit(lambda: submit_generation.send(generation.pk, turn))
     return moved
 
 
 # --- Projects and members ---------------------------------------------------------
-
-
-class NotAllowed(Exception):
-    """A request the user may make but that cannot be done, in words for the page."""
 
 
 def update_project(*, project: Project, name: str, description: str) -> Project:
@@ -129,40 +104,42 @@ def add_member(*, project: Project, who: str, role: str) -> Membership:
     """Add an existing account, named by username or e-mail address."""
     who = who.strip()
     if role not in (Role.EDITOR, Role.VIEWER):
-        raise NotAllowed("Choose editor or viewer.")
+        raise Refused("Choose editor or viewer.")
     matches = list(accounts_named(who)[:2]) if who else []
     if len(matches) != 1:
         if "@" in who and not matches and not is_email_address(who):
-            raise NotAllowed(f"No account has the username “{who}”, and it is not a valid e-mail address to invite.")
-        raise NotAllowed(f"No single account has the username or e-mail address “{who}”.")
+            raise Refused(f"No account has the username “{who}”, and it is not a valid e-mail address to invite.")
+        raise Refused(f"No single account has the username or e-mail address “{who}”.")
     user = matches[0]
     if project.memberships.filter(user=user).exists():
-        raise NotAllowed(f"{user.get_username()} is already a member.")
+        raise Refused(f"{user.get_username()} is already a member.")
     return Membership.objects.create(project=project, user=user, role=role)
 
 
 def change_role(*, membership: Membership, role: str) -> None:
     if membership.role == Role.OWNER or role not in (Role.EDITOR, Role.VIEWER):
-        raise NotAllowed("The owner's role cannot change; members are editors or viewers.")
+        raise Refused("The owner's role cannot change; members are editors or viewers.")
     membership.role = role
     membership.save(update_fields=["role"])
 
 
 def remove_member(*, membership: Membership) -> None:
     if membership.role == Role.OWNER:
-        raise NotAllowed("The owner cannot be removed.")
+        raise Refused("The owner cannot be removed.")
     membership.delete()
 
 
 # --- Tracks -----------------------------------------------------------------------
 
 
-def rename_track(*, track: Track, title: str) -> None:
+def rename_track(*, user, track: Track, title: str) -> None:
+    rules.check_tracks(user=user, project_ids=[track.project_id])
     track.title = title
     track.save(update_fields=["title"])
 
 
-def set_favorite(*, tracks, favorite: bool) -> int:
+def set_favorite(*, user, tracks, favorite: bool) -> int:
+    rules.check_tracks(user=user, project_ids=[t.project_id for t in tracks])
     return Track.objects.filter(pk__in=[t.pk for t in tracks]).update(favorite=favorite)
 
 
@@ -188,12 +165,15 @@ def _tags_named(project_id: int, names: list[str]) -> list[Tag]:
 
 
 @transaction.atomic
-def set_tags(*, track: Track, names: list[str]) -> None:
+def set_tags(*, user, track: Track, names: list[str]) -> None:
+    rules.check_tracks(user=user, project_ids=[track.project_id])
     track.tags.set(_tags_named(track.project_id, names))
 
 
 @transaction.atomic
-def add_tags(*, tracks, names: list[str]) -> None:
+def add_tags(*, user, tracks, names: list[str]) -> None:
+    tracks = list(tracks)
+    rules.check_tracks(user=user, project_ids=[t.project_id for t in tracks])
     by_project: dict[int, list[Track]] = {}
     for track in tracks:
         by_project.setdefault(track.project_id, []).append(track)
@@ -204,8 +184,10 @@ def add_tags(*, tracks, names: list[str]) -> None:
 
 
 @transaction.atomic
-def move_tracks(*, tracks, to_project: Project) -> int:
+def move_tracks(*, user, tracks, to_project: Project) -> int:
     """Tracks change project with their tags (re-created by name there) and their share links."""
+    tracks = list(tracks)
+    rules.check_tracks(user=user, project_ids=[t.project_id for t in tracks], into=to_project)
     ids = [t.pk for t in tracks if t.project_id != to_project.pk]
     tagged = Track.tags.through.objects.filter(track_id__in=ids)
     old_tags = list(tagged.values_list("track_id", "tag__name"))
@@ -218,8 +200,10 @@ def move_tracks(*, tracks, to_project: Project) -> int:
     return len(ids)
 
 
-def delete_tracks(*, tracks) -> int:
+def delete_tracks(*, user, tracks) -> int:
     """Their files go once the deletion commits (signals.py)."""
+    tracks = list(tracks)
+    rules.check_tracks(user=user, project_ids=[t.project_id for t in tracks])
     return Track.objects.filter(pk__in=[t.pk for t in tracks]).delete()[1].get(Track._meta.label, 0)
 
 
@@ -230,7 +214,7 @@ def create_share_link(
     *, project: Project, user, track: Track | None = None, expires_at: datetime | None = None, allow_download: bool
 ) -> ShareLink:
     if track is not None and track.project_id != project.pk:
-        raise NotAllowed("That track is not in this project.")
+        raise Refused("That track is not in this project.")
     return ShareLink.objects.create(
         project=project, track=track, created_by=user, expires_at=expires_at, allow_download=allow_download
     )

@@ -86,7 +86,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # table locks ignore the busy timeout) lets them wait for each other like the real thing.
     DATABASES["default"].setdefault("TEST", {"NAME": str(BASE_DIR / ".test-db.sqlite3")})
 else:
-    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60))
+    # Persistent connections suit gunicorn's few long-lived threads. The embedded mode (no broker)
+    # serves each request on a new thread of runserver's, whose connections would only pile up
+    # until the database refuses more: there each request closes its own.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("CONN_MAX_AGE", default=60 if env("BROKER_URL", default="") else 0))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # A database that does not answer fails readiness in seconds rather than hanging it.
@@ -227,7 +230,9 @@ WORKER_IDLE_POLL_MS = env.int("WORKER_IDLE_POLL_MS", default=100)
 DRAMATIQ_PROMETHEUS = env.bool("DRAMATIQ_PROMETHEUS", default=False)
 if DRAMATIQ_PROMETHEUS:
     DRAMATIQ_BROKER["MIDDLEWARE"].append("dramatiq.middleware.prometheus.Prometheus")
-DRAMATIQ_AUTODISCOVER_MODULES = ["actors"]
+# Workers load every app's `actors` and `tasks`: the studio's, and dramatiq-crontab's `heartbeat`
+# actor, which the scheduler sends every minute (unloaded, its messages would go to the dead letters).
+DRAMATIQ_AUTODISCOVER_MODULES = ["actors", "tasks"]
 # The sweep's schedule: `python manage.py crontab` runs it, holding a Redis lock so only one
 # scheduler fires per interval however many are started. On RabbitMQ the lock still needs a
 # Redis (SCHEDULER_REDIS_URL); without one, run exactly one scheduler (a system check says so).
@@ -286,6 +291,12 @@ POLL_FIRST_DELAY = env.float("POLL_FIRST_DELAY", default=2.0)
 POLL_FIRST_DELAY_WITH_CALLBACK = env.float("POLL_FIRST_DELAY_WITH_CALLBACK", default=30.0)
 POLL_MAX_DELAY = env.float("POLL_MAX_DELAY", default=30.0)
 SWEEP_QUIET_SECONDS = env.int("SWEEP_QUIET_SECONDS", default=120)
+# A worker in a provider call or a download holds the job (and any provider slot) until the call's
+# own timeout plus this margin, renewed while it streams; past that, its holder is taken for dead.
+LEASE_MARGIN_SECONDS = env.float("LEASE_MARGIN_SECONDS", default=30.0)
+DOWNLOAD_READ_TIMEOUT_SECONDS = env.float("DOWNLOAD_READ_TIMEOUT_SECONDS", default=60.0)
+# How often the scheduler (`manage.py crontab`) sends the sweep: 60 is "every minute".
+SWEEP_EVERY_SECONDS = env.int("SWEEP_EVERY_SECONDS", default=60)
 MAX_DOWNLOAD_BYTES = env.int("MAX_DOWNLOAD_BYTES", default=500 * 1024 * 1024)
 # The browser refreshes pending cards this often (milliseconds).
 CARD_REFRESH_MS = env.int("CARD_REFRESH_MS", default=1500)

@@ -23,24 +23,36 @@ ALLOWED: dict[str, set[str]] = {
     S.SUBMITTING: {S.RUNNING, S.SUCCEEDED, S.QUEUED, S.FAILED, S.NEEDS_ATTENTION, S.CANCELLED},
     S.RUNNING: {S.FETCHING, S.FAILED, S.CANCELLED},
     S.FETCHING: {S.SUCCEEDED, S.RUNNING, S.FAILED},
-    S.NEEDS_ATTENTION: {S.QUEUED, S.FAILED, S.CANCELLED},
+    # A late answer can still settle a job the user was asked about: its accepted id (poll it)
+    # or its audio (saved: it is Ready).
+    S.NEEDS_ATTENTION: {S.QUEUED, S.RUNNING, S.SUCCEEDED, S.FAILED, S.CANCELLED},
     S.SUCCEEDED: set(),
     S.FAILED: set(),
-    S.CANCELLED: set(),
+    S.CANCELLED: {S.SUCCEEDED},  # only when its audio was saved after all: a paid track is never hidden
 }
 
 
-def move(generation_id: int, to: str, *, reason: str = "", only_from: tuple[str, ...] | None = None, **fields) -> bool:
+def move(
+    generation_id: int,
+    to: str,
+    *,
+    reason: str = "",
+    only_from: tuple[str, ...] | None = None,
+    expect: dict | None = None,
+    **fields,
+) -> bool:
     """Move a generation to `to` if its current state allows it; answer whether it moved.
 
-    `only_from` narrows the states this call may move from (a claim: queued → submitting).
-    Extra `fields` are written in the same update.
+    `only_from` narrows the states this call may move from (a claim: queued → submitting);
+    `expect` names other column values the row must still hold (a message's turn), so of two
+    copies of one message only the first moves the job. Extra `fields` are written in the same
+    update. Leaving a state releases any lease held on the job.
     """
     now = timezone.now()
     with transaction.atomic():
         row = (
             Generation.objects.select_for_update()
-            .filter(pk=generation_id)
+            .filter(pk=generation_id, **(expect or {}))
             .values_list("state", "model_key", "external_id")
             .first()
         )
@@ -53,6 +65,9 @@ def move(generation_id: int, to: str, *, reason: str = "", only_from: tuple[str,
             return False
         if to in Generation.TERMINAL_STATES:
             fields.setdefault("finished_at", now)
+            fields.setdefault("next_check_at", None)
+        fields.setdefault("lease_holder", "")
+        fields.setdefault("lease_expires_at", None)
         updated = Generation.objects.filter(pk=generation_id, state=current).update(
             state=to, updated_at=now, **fields
         )

@@ -13,7 +13,7 @@ from . import invitations
 from .access import get_live_invitation, get_membership
 from .forms import InvitationSignupForm
 from .models import Invitation, Membership, Role
-from .services import NotAllowed
+from .errors import Refused
 from .views import HtmxHttpRequest
 
 # --- Managed by the owner ---------------------------------------------------------
@@ -30,7 +30,7 @@ def invitation_resend(request: HtmxHttpRequest, project_id: int, invitation_id: 
     invitation = _open_invitation(request, project_id, invitation_id)
     try:
         invitations.resend(invitation=invitation, base_url=invitations.site_url(request))
-    except NotAllowed as exc:
+    except Refused as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"Invitation sent again to {invitation.email}; the previous link no longer works.")

@@ -23,6 +23,7 @@ from .forms import (
     TagsForm,
     TrackTitleForm,
 )
+from .errors import Refused
 from .models import Membership, Role
 from .views import HtmxHttpRequest
 from .zips import zip_response
@@ -115,7 +116,7 @@ def member_add(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     if form.is_valid():
         try:
             done = _add_or_invite(request, membership.project, **form.cleaned_data)
-        except services.NotAllowed as exc:
+        except Refused as exc:
             form.add_error("who", str(exc))
         else:
             messages.success(request, done)
@@ -146,9 +147,9 @@ def member_role(request: HtmxHttpRequest, project_id: int, membership_id: int) -
     form = RoleForm(request.POST)
     try:
         if not form.is_valid():
-            raise services.NotAllowed("Choose editor or viewer.")
+            raise Refused("Choose editor or viewer.")
         services.change_role(membership=member, role=form.cleaned_data["role"])
-    except services.NotAllowed as exc:
+    except Refused as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{member.user.get_username()} is now {member.get_role_display().lower()}.")
@@ -161,7 +162,7 @@ def member_remove(request: HtmxHttpRequest, project_id: int, membership_id: int)
     member = _other_membership(request, project_id, membership_id)
     try:
         services.remove_member(membership=member)
-    except services.NotAllowed as exc:
+    except Refused as exc:
         messages.error(request, str(exc))
     else:
         messages.success(request, f"{member.user.get_username()} was removed.")
@@ -203,7 +204,7 @@ def track_rename(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     track, _ = get_track_with_membership(request.user, track_id, Role.EDITOR)
     form = TrackTitleForm(request.POST)
     if form.is_valid():
-        services.rename_track(track=track, title=form.cleaned_data["title"])
+        services.rename_track(user=request.user, track=track, title=form.cleaned_data["title"])
         messages.success(request, "Title saved.")
     else:
         messages.error(request, "A title is needed (at most 200 characters): nothing was changed.")
@@ -214,7 +215,7 @@ def track_rename(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
 @require_POST
 def track_favorite(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     track, _ = get_track_with_membership(request.user, track_id, Role.EDITOR)
-    services.set_favorite(tracks=[track], favorite=request.POST.get("favorite") == "1")
+    services.set_favorite(user=request.user, tracks=[track], favorite=request.POST.get("favorite") == "1")
     return _back_to_track(request, track)
 
 
@@ -224,7 +225,7 @@ def track_tags(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     track, _ = get_track_with_membership(request.user, track_id, Role.EDITOR)
     form = TagsForm(request.POST)
     if form.is_valid():
-        services.set_tags(track=track, names=services.parse_tags(form.cleaned_data["tags"]))
+        services.set_tags(user=request.user, track=track, names=services.parse_tags(form.cleaned_data["tags"]))
         messages.success(request, "Tags saved.")
     return _back_to_track(request, track)
 
@@ -236,8 +237,12 @@ def track_move(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     form = MoveForm(request.POST, user=request.user, exclude=track.project_id)
     if not form.is_valid():
         raise Http404("No such project")  # not an editor there: the same answer as for any stranger's id
-    services.move_tracks(tracks=[track], to_project=form.cleaned_data["project"])
-    messages.success(request, f"Moved to “{form.cleaned_data['project'].name}”.")
+    try:
+        services.move_tracks(user=request.user, tracks=[track], to_project=form.cleaned_data["project"])
+    except Refused as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Moved to “{form.cleaned_data['project'].name}”.")
     return redirect("track_detail", track.pk)
 
 
@@ -246,7 +251,7 @@ def track_move(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
 def track_delete(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     track, _ = get_track_with_membership(request.user, track_id, Role.EDITOR)
     project = track.project
-    services.delete_tracks(tracks=[track])
+    services.delete_tracks(user=request.user, tracks=[track])
     messages.success(request, f"“{track.title}” was deleted.")
     return redirect(project)
 
@@ -269,21 +274,29 @@ def tracks_bulk(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         tracks = tracks_for_user(request.user, project_id, ids).order_by("-created_at", "-id")
         return zip_response(tracks.iterator(), archive_name=membership.project.name)
     tracks = tracks_for_user(request.user, project_id, ids, Role.EDITOR)
-    if action == "delete":
-        count = services.delete_tracks(tracks=tracks)
-        messages.success(request, f"{count} track{'s' if count != 1 else ''} deleted.")
-    elif action == "favorite":
-        services.set_favorite(tracks=tracks, favorite=True)
-        messages.success(request, "Marked as favorites.")
-    elif action == "tag":
-        names = services.parse_tags(form.cleaned_data["tags"] or "")
-        if not names:
-            messages.error(request, "Type the tags to add: nothing was changed.")
-        else:
-            services.add_tags(tracks=tracks, names=names)
-            messages.success(request, f"Tagged {', '.join(names)}.")
-    elif action == "move":
-        target = get_project_for_user(request.user, form.cleaned_data["project"] or 0, Role.EDITOR)
-        count = services.move_tracks(tracks=tracks, to_project=target)
-        messages.success(request, f"{count} track{'s' if count != 1 else ''} moved to “{target.name}”.")
+    try:
+        messages.success(request, _bulk_change(request, action, tracks, form.cleaned_data))
+    except Refused as exc:
+        messages.error(request, exc.message)
     return redirect(back)
+
+
+def _bulk_change(request, action: str, tracks, data: dict) -> str:
+    """Carry out a bulk action on the tracks; answer what was done, in words for the page."""
+    user = request.user
+    if action == "delete":
+        count = services.delete_tracks(user=user, tracks=tracks)
+        return f"{count} track{'s' if count != 1 else ''} deleted."
+    if action == "favorite":
+        services.set_favorite(user=user, tracks=tracks, favorite=True)
+        return "Marked as favorites."
+    if action == "tag":
+        names = services.parse_tags(data["tags"] or "")
+        if not names:
+            raise Refused("Type the tags to add: nothing was changed.")
+        services.add_tags(user=user, tracks=tracks, names=names)
+        return f"Tagged {', '.join(names)}."
+    # move: the target goes through the same access check as any project id the user sends
+    target = get_project_for_user(user, data["project"] or 0, Role.EDITOR)
+    count = services.move_tracks(user=user, tracks=tracks, to_project=target)
+    return f"{count} track{'s' if count != 1 else ''} moved to “{target.name}”."

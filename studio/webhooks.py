@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from providers.base import CallbackRejected, ProviderError
 
-from . import pipeline
+from . import actors, pipeline
 from .catalog import BY_KEY
 from .models import Generation
 from .provider_clients import get_adapter
@@ -53,5 +53,7 @@ def provider_callback(request: HttpRequest, provider: str, generation_id: int, t
     if job is not None and job.external_id and gen.external_id and job.external_id != gen.external_id:
         return JsonResponse({"error": "not this job"}, status=400)
     if job is not None:
-        pipeline.handle_callback(gen.pk, job, trusted=not adapter.callbacks_are_hints)
+        step = pipeline.handle_callback(gen.pk, job, trusted=not adapter.callbacks_are_hints)
+        if step is not None:
+            actors.send(step)
     return JsonResponse({"ok": True})

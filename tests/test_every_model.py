@@ -4,8 +4,11 @@ synchronous body) and stores a playable file that matches what the emulator serv
 import pytest
 
 from studio import services
+from studio.cards import Card
 from studio.catalog import MODELS
+from studio.errors import ErrorKind
 from studio.models import Generation
+from studio.provider_clients import provider_label
 
 from .conftest import wait_for
 
@@ -31,7 +34,7 @@ def test_every_model_produces_a_stored_track(project, alice, emulator, worker, m
         return gen.state in Generation.TERMINAL_STATES or gen.state == S.NEEDS_ATTENTION
 
     wait_for(done, timeout=30)
-    assert gen.state == S.SUCCEEDED, (gen.state, gen.error, gen.status_detail)
+    assert gen.state == S.SUCCEEDED, (gen.state, gen.error_kind, gen.error)
     track = gen.tracks.get()
     assert track.size > 1000
     assert track.duration_seconds and track.duration_seconds > 0.2
@@ -39,25 +42,26 @@ def test_every_model_produces_a_stored_track(project, alice, emulator, worker, m
 
 
 ERRORS = [
-    ("401", "{label} rejected the API key"),
-    ("402", "Insufficient balance at {label}"),
-    ("403", "{label} refused access with this API key"),
-    ("400", "{label} rejected the request: "),
+    ("401", ErrorKind.AUTH, "{label} refused the studio's API key"),
+    ("402", ErrorKind.CREDIT, "The {label} account is out of credit"),
+    ("403", ErrorKind.AUTH, "{label} refused the studio's API key"),
+    ("400", ErrorKind.INVALID, "{label} rejected the request: "),
 ]
 
 
-@pytest.mark.parametrize(("marker", "message"), ERRORS, ids=[marker for marker, _ in ERRORS])
+@pytest.mark.parametrize(("marker", "kind", "message"), ERRORS, ids=[marker for marker, *_ in ERRORS])
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
-def test_every_model_ends_a_refused_job_with_a_plain_reason(project, alice, emulator, worker, model, marker, message):
-    from studio.provider_clients import get_adapter
-
+def test_every_model_ends_a_refused_job_with_a_plain_reason(project, alice, emulator, worker, model, marker, kind, message):
     params = minimal_params(model)
     params[model.spec.prompt_param] += f" [emulate:{marker}]"
     gen = services.start_generation(project=project, user=alice, model=model, params=params)
 
     wait_for(lambda: gen.refresh_from_db() or gen.state == S.FAILED, timeout=30)
-    assert gen.error.startswith(message.format(label=get_adapter(model.provider).label)), gen.error
-    assert "Traceback" not in gen.error
+    card = Card(gen)
+    assert gen.error_kind == kind, (gen.error_kind, gen.error)
+    assert card.problem.startswith(message.format(label=provider_label(model.provider))), card.problem
+    assert "Traceback" not in card.problem
+    assert card.can_retry == (kind == ErrorKind.INVALID)  # a key or credit problem is not mended by a retry
     assert not gen.tracks.exists()
 
 
@@ -68,6 +72,6 @@ def test_every_model_retries_a_passing_fault_instead_of_failing(project, alice, 
     params[model.spec.prompt_param] += f" [emulate:{marker}]"
     gen = services.start_generation(project=project, user=alice, model=model, params=params)
 
-    wait_for(lambda: gen.refresh_from_db() or "retrying" in gen.status_detail, timeout=30)
+    wait_for(lambda: gen.refresh_from_db() or gen.waiting_for == "retry", timeout=30)
     assert gen.state in (S.QUEUED, S.SUBMITTING), gen.error  # waiting to send it again, not failed
-    assert detail in gen.status_detail
+    assert detail in Card(gen).detail

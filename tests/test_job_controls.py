@@ -58,7 +58,7 @@ def test_resubmit_is_only_for_jobs_that_need_attention(alice_client, gen, django
     assert gen.state == S.QUEUED and gen.transitions.count() == 0
 
     transitions.move(gen.pk, S.SUBMITTING)
-    transitions.move(gen.pk, S.NEEDS_ATTENTION, status_detail="may have been accepted")
+    transitions.move(gen.pk, S.NEEDS_ATTENTION, error_kind="timeout")
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         alice_client.post(f"/generations/{gen.pk}/resubmit/", **HTMX)
     gen.refresh_from_db()

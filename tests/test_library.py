@@ -422,14 +422,14 @@ def test_every_audio_response_honours_range(alice_client, project, alice, via, h
 
 def test_the_project_page_opens_with_the_latest_cards_and_every_pending_one(alice_client, project, alice):
     from studio.models import Generation
-    from studio.views import PAGE_CARDS
+    from studio.cards import PAGE_CARDS
 
     pending = Generation.objects.create(project=project, created_by=alice, model_key="pixazo-eleven-music",
                                         params={"prompt": "still running"}, state=Generation.State.RUNNING)
     for i in range(PAGE_CARDS + 3):
         make_track(project, alice, title=f"done {i}")
     response = alice_client.get(f"/projects/{project.pk}/")
-    shown = [g.pk for g in response.context["generations"]]
+    shown = [card.gen.pk for card in response.context["cards"]]
     assert len(shown) == PAGE_CARDS + 1 and pending.pk in shown
     assert response.context["pending_ids"] == [pending.pk]
 

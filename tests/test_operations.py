@@ -67,9 +67,8 @@ def test_the_admin_lists_stuck_jobs(admin_client, project, alice):
 
 def test_redrive_sends_each_pending_job_the_step_its_state_needs(admin_client, project, alice, monkeypatch):
     sent = []
-    monkeypatch.setattr(actors.submit_generation, "send", lambda *a: sent.append(("submit", a)))
-    monkeypatch.setattr(actors.fetch_audio, "send", lambda *a: sent.append(("fetch", a)))
-    monkeypatch.setattr(actors.poll_generation, "send_with_options", lambda **kw: sent.append(("poll", kw["args"])))
+    for name, actor in (("submit", actors.submit_generation), ("poll", actors.poll_generation), ("fetch", actors.fetch_audio)):
+        monkeypatch.setattr(actor, "send_with_options", lambda name=name, **kw: sent.append((name, kw["args"])))
     queued = quiet_generation(project, alice, S.QUEUED)
     running = quiet_generation(project, alice, S.RUNNING, status_checks=3)
     fetching = quiet_generation(project, alice, S.FETCHING)
@@ -82,6 +81,6 @@ def test_redrive_sends_each_pending_job_the_step_its_state_needs(admin_client, p
     )
     page = response.content.decode()
     assert "Re-drove 3 pending job(s)." in page and "Skipped 1 job(s) that are not pending." in page
-    assert sorted(sent) == sorted([("submit", (queued.pk,)), ("poll", (running.pk, 3)), ("fetch", (fetching.pk,))])
+    assert sorted(sent) == sorted([("submit", (queued.pk, 0)), ("poll", (running.pk, 3)), ("fetch", (fetching.pk,))])
     done.refresh_from_db()
     assert done.state == S.SUCCEEDED

@@ -7,7 +7,9 @@ import pytest
 from django.core.files.storage import default_storage
 
 from studio import services
+from studio.cards import Card
 from studio.catalog import BY_KEY
+from studio.errors import ErrorKind
 from studio.models import Generation, Track
 
 from .conftest import wait_for
@@ -63,15 +65,15 @@ def test_provider_failure_ends_the_job_failed_with_the_reason(project, alice, em
     gen = start(project, alice, "A song [emulate:failed]")
     wait_for(finished(gen))
 
-    assert gen.state == S.FAILED
-    assert gen.error.startswith("Pixazo: Generation failed")
+    assert (gen.state, gen.error_kind) == (S.FAILED, ErrorKind.FAILED)
+    assert Card(gen).problem.startswith("Pixazo could not generate this: Generation failed")
     assert not gen.tracks.exists()
 
 
 @pytest.mark.parametrize(
     ("marker", "message"),
     [
-        ("[emulate:402]", "Insufficient balance at Pixazo"),
+        ("[emulate:402]", "The Pixazo account is out of credit"),
         ("[emulate:400]", "Pixazo rejected the request"),
     ],
 )
@@ -80,7 +82,8 @@ def test_permanent_submit_errors_fail_at_once_with_a_plain_message(project, alic
     wait_for(finished(gen))
 
     assert gen.state == S.FAILED
-    assert gen.error.startswith(message)
+    assert gen.attempt == 1
+    assert Card(gen).problem.startswith(message)
     assert gen.external_id == ""
 
 
@@ -89,8 +92,9 @@ def test_a_rejected_key_says_so(project, alice, emulator, worker, settings):
     gen = start(project, alice)
     wait_for(finished(gen))
 
-    assert gen.state == S.FAILED
-    assert "Pixazo refused access" in gen.error
+    assert (gen.state, gen.error_kind) == (S.FAILED, ErrorKind.AUTH)
+    assert "Pixazo refused the studio's API key" in Card(gen).problem
+    assert "have access" in gen.error  # the provider's own words, kept for whoever needs them
 
 
 def test_duplicate_webhooks_fetch_the_audio_once(project, alice, emulator, worker, settings, client):
@@ -129,3 +133,34 @@ def test_a_webhook_after_the_poll_finished_the_job_changes_nothing(project, alic
     assert gen.state == S.SUCCEEDED
     assert gen.transitions.count() == transitions
     assert gen.tracks.count() == 1
+
+
+def test_a_provider_that_never_calls_back_is_polled_as_if_callbacks_were_off(project, alice, emulator, worker, settings):
+    settings.PUBLIC_BASE_URL = "https://studio.example"  # callbacks on for the providers that make them
+    settings.POLL_FIRST_DELAY_WITH_CALLBACK = 60  # were AI/ML API jobs to wait for a callback, they would wait this
+    gen = start(project, alice, "Rain on a tin roof", model=BY_KEY["aimlapi-stable-audio"])
+    wait_for(finished(gen), timeout=15)
+
+    assert gen.state == S.SUCCEEDED
+    assert (gen.finished_at - gen.submitted_at).total_seconds() < 10
+
+
+def test_a_failed_job_that_sends_no_callback_is_seen_soon_after_the_models_usual_finish(
+    project, alice, emulator, worker, settings
+):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from studio import poll_timing
+
+    settings.PUBLIC_BASE_URL = "https://studio.example"
+    settings.POLL_FIRST_DELAY_WITH_CALLBACK = 60
+    runware = BY_KEY["runware-eleven-music"]
+    for seconds in (1.0, 1.1, 1.2):  # the model's history: its jobs finish in about a second
+        poll_timing.learn(runware.key, timezone.now() - timedelta(seconds=seconds))
+    gen = start(project, alice, "A song [emulate:failed]", model=runware)  # a failed task sends no webhook
+    wait_for(finished(gen), timeout=15)
+
+    assert gen.state == S.FAILED
+    assert (gen.finished_at - gen.submitted_at).total_seconds() < 5  # the safety net, not a fixed half minute

@@ -7,10 +7,11 @@ import respx
 
 from studio import pipeline, transitions
 from studio.audio_store import store_stream
+from studio.cards import Card
 from studio.models import Generation
 
 from .conftest import PIXAZO_TEST_URL
-from .test_pipeline_steps import empty_broker, sent  # noqa: F401  (the recording broker fixture)
+from .test_pipeline_steps import empty_broker, run, sent  # noqa: F401  (the recording broker fixture)
 
 S = Generation.State
 APIFRAME_SUBMIT = "https://apiframe.test/v2/music/generate"
@@ -47,11 +48,11 @@ def test_an_unknown_submit_outcome_is_resent_under_the_same_id_where_the_client_
     route = respx.mock(assert_all_called=False)
     with route:
         route.post(APIFRAME_SUBMIT).mock(**answer)
-        pipeline.submit(named_gen.pk)
+        run(pipeline.submit, named_gen.pk)
 
     named_gen.refresh_from_db()
     assert named_gen.state == S.QUEUED  # not NEEDS_ATTENTION: the same key cannot pay twice
-    assert "retrying" in named_gen.status_detail
+    assert "trying again" in Card(named_gen).detail
     assert [m.args for m in sent(empty_broker, "submit_generation")] == [(named_gen.pk, 1)]
 
 
@@ -60,8 +61,8 @@ def test_the_resent_submit_carries_the_same_idempotency_key(named_gen, empty_bro
     route = respx.post(APIFRAME_SUBMIT).mock(
         side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json={"jobId": "j_1", "status": "QUEUED"})]
     )
-    pipeline.submit(named_gen.pk)
-    pipeline.submit(named_gen.pk, 1)
+    run(pipeline.submit, named_gen.pk)
+    run(pipeline.submit, named_gen.pk, 1)
 
     keys = {call.request.headers["Idempotency-Key"] for call in route.calls}
     assert keys == {str(named_gen.client_ref)}
@@ -74,7 +75,7 @@ def test_the_resent_submit_carries_the_same_idempotency_key(named_gen, empty_bro
 def test_permanent_submit_errors_fail_at_once_with_the_providers_words(named_gen, empty_broker, status):
     respx.post(APIFRAME_SUBMIT).respond(status, json={"error": f"refused with {status}"})
 
-    pipeline.submit(named_gen.pk)
+    run(pipeline.submit, named_gen.pk)
 
     named_gen.refresh_from_db()
     assert named_gen.state == S.FAILED
@@ -85,7 +86,7 @@ def test_permanent_submit_errors_fail_at_once_with_the_providers_words(named_gen
 
 def test_a_refused_media_url_fails_the_job_at_once_without_connecting(fetching, empty_broker):
     with respx.mock(assert_all_called=False) as mock:
-        pipeline.fetch(fetching.pk)
+        run(pipeline.fetch, fetching.pk)
         assert not mock.calls
 
     fetching.refresh_from_db()
@@ -100,11 +101,11 @@ def test_an_expired_media_link_asks_the_provider_again_several_times(fetching, e
     with respx.mock:
         respx.get(media_url).respond(403, text="Request has expired")
         for attempt in range(pipeline.MAX_FETCH_ATTEMPTS - 1):
-            pipeline.fetch(fetching.pk)
+            run(pipeline.fetch, fetching.pk)
             fetching.refresh_from_db()
             assert fetching.state == S.RUNNING, attempt  # a fresh status request brings new links
             transitions.move(fetching.pk, S.FETCHING)
-        pipeline.fetch(fetching.pk)
+        run(pipeline.fetch, fetching.pk)
 
     fetching.refresh_from_db()
     assert pipeline.MAX_FETCH_ATTEMPTS >= 4
@@ -121,12 +122,19 @@ def test_a_provider_supplied_type_never_shapes_the_stored_name(project, declared
 
 
 def test_callbacks_go_to_https_or_a_loopback_address_only(named_gen, settings):
+    from studio.provider_clients import get_adapter
+
+    apiframe = get_adapter("apiframe")
     settings.PUBLIC_BASE_URL = "http://studio.example"
-    assert pipeline.callback_url(named_gen) is None
+    assert pipeline.callback_url(named_gen, apiframe) is None
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:18123"  # the local emulator calls back over loopback
-    assert pipeline.callback_url(named_gen).startswith("http://127.0.0.1:18123/hooks/apiframe/")
+    assert pipeline.callback_url(named_gen, apiframe).startswith("http://127.0.0.1:18123/hooks/apiframe/")
     settings.PUBLIC_BASE_URL = "https://studio.example"
-    assert pipeline.callback_url(named_gen).startswith("https://studio.example/hooks/apiframe/")
+    assert pipeline.callback_url(named_gen, apiframe) == (
+        f"https://studio.example/hooks/apiframe/{named_gen.pk}/{named_gen.callback_token}/"
+    )
+    # AI/ML API never calls back: its jobs are polled exactly as when callbacks are off.
+    assert pipeline.callback_url(named_gen, get_adapter("aimlapi")) is None
 
 
 def test_the_provider_timeout_is_a_setting(settings):
@@ -144,7 +152,8 @@ def test_a_submit_interrupted_by_a_dead_worker_is_resent_at_once_where_the_clien
     transitions.move(named_gen.pk, S.SUBMITTING, reason="the worker died mid-call")
     route = respx.post(APIFRAME_SUBMIT).respond(200, json={"jobId": "j_1", "status": "QUEUED"})
 
-    pipeline.submit(named_gen.pk)
+    run(pipeline.submit, named_gen.pk)
+    run(pipeline.submit, named_gen.pk)
 
     assert route.call_count == 1
     assert route.calls[0].request.headers["Idempotency-Key"] == str(named_gen.client_ref)
@@ -152,7 +161,7 @@ def test_a_submit_interrupted_by_a_dead_worker_is_resent_at_once_where_the_clien
     assert (named_gen.state, named_gen.external_id) == (S.RUNNING, "j_1")
 
 
-def test_two_fetches_racing_for_one_job_store_one_track(fetching, empty_broker, monkeypatch):
+def test_a_second_fetch_while_the_first_holds_the_job_downloads_nothing(fetching, empty_broker, monkeypatch):
     from studio import audio_store
 
     media_url = f"{PIXAZO_TEST_URL}/media/m_1/output.wav"
@@ -164,7 +173,7 @@ def test_two_fetches_racing_for_one_job_store_one_track(fetching, empty_broker, 
         stored = real_download(*args, **kwargs)
         stored_names.append(stored.name)
         if len(stored_names) == 1:
-            pipeline.fetch(fetching.pk)  # the sweep's fetch runs meanwhile and saves first
+            assert pipeline.fetch(fetching.pk) is None  # the sweep's fetch meanwhile: the job is held
         return stored
 
     monkeypatch.setattr(pipeline, "download", download_then_lose_the_race)
@@ -177,7 +186,7 @@ def test_two_fetches_racing_for_one_job_store_one_track(fetching, empty_broker, 
     track = fetching.tracks.get()
     from django.core.files.storage import default_storage
 
-    assert [default_storage.exists(n) for n in stored_names] == [n == track.file.name for n in stored_names]
+    assert stored_names == [track.file.name] and default_storage.exists(track.file.name)
 
 
 @pytest.mark.parametrize(("provider", "named"), [("apiframe", True), ("runware", True), ("pixazo", False), ("aimlapi", False)])
@@ -195,7 +204,7 @@ def test_a_runware_submit_that_timed_out_is_resent_under_the_same_task_uuid(proj
     )
     route = respx.post("https://runware.test").mock(side_effect=httpx.ReadTimeout("slow"))
 
-    pipeline.submit(gen.pk)
+    run(pipeline.submit, gen.pk)
 
     gen.refresh_from_db()
     assert gen.state == S.QUEUED
@@ -209,7 +218,7 @@ def test_a_page_served_instead_of_audio_is_not_stored_and_asks_for_fresh_links(f
     Generation.objects.filter(pk=fetching.pk).update(media=[{"url": media_url}])
     with respx.mock:
         respx.get(media_url).respond(200, content=b"RIFF" + b"\x00" * 100, headers={"Content-Type": content_type})
-        pipeline.fetch(fetching.pk)
+        run(pipeline.fetch, fetching.pk)
 
     fetching.refresh_from_db()
     assert fetching.state == S.RUNNING and not fetching.tracks.exists()

@@ -5,8 +5,10 @@ import httpx
 import pytest
 import respx
 
-from studio import pipeline, transitions
+from studio import actors, pipeline, transitions
+from studio.cards import Card
 from studio.catalog import BY_KEY
+from studio.errors import ErrorKind
 from studio.models import Generation
 
 from .conftest import PIXAZO_TEST_URL
@@ -43,15 +45,23 @@ def delays(broker, actor_name):
     return [d for m, d in broker.sent_messages if m.actor_name == actor_name]
 
 
+def run(step, *args, **kwargs):
+    """A pipeline step as its actor runs it: the step it answers is sent."""
+    next_step = step(*args, **kwargs)
+    if next_step is not None:
+        actors.send(next_step)
+    return next_step
+
+
 @respx.mock
 def test_submit_stores_the_external_id_and_schedules_a_poll(gen, empty_broker):
     respx.post(SUBMIT_URL).respond(202, json={"request_id": "m_1", "status": "QUEUED"})
 
-    pipeline.submit(gen.pk)
+    run(pipeline.submit, gen.pk)
 
     gen.refresh_from_db()
-    assert (gen.state, gen.external_id, gen.provider_status) == (S.RUNNING, "m_1", "queued")
-    assert gen.card_label == "Queued"
+    assert (gen.state, gen.external_id, gen.provider_status, gen.attempt) == (S.RUNNING, "m_1", "queued", 1)
+    assert Card(gen).label == "Queued"
     polls = sent(empty_broker, "poll_generation")
     assert [p.args for p in polls] == [(gen.pk, 0)]
     assert delays(empty_broker, "poll_generation") == [50]  # POLL_FIRST_DELAY in tests
@@ -73,37 +83,42 @@ def test_submit_twice_calls_the_provider_once(gen, empty_broker):
 def test_rate_limited_submit_goes_back_to_the_queue_honouring_retry_after(gen, empty_broker):
     respx.post(SUBMIT_URL).respond(429, headers={"Retry-After": "7"}, json={"error": "Too Many Requests"})
 
-    pipeline.submit(gen.pk)
+    run(pipeline.submit, gen.pk)
 
     gen.refresh_from_db()
-    assert gen.state == S.QUEUED
-    assert "retrying in 7 s" in gen.status_detail
+    assert (gen.state, gen.error_kind, gen.waiting_for) == (S.QUEUED, ErrorKind.RATE_LIMITED, "retry")
+    assert "Pixazo is limiting requests (429). Attempt 1 did not go through" in Card(gen).detail
+    assert (gen.next_check_at - gen.updated_at).total_seconds() == pytest.approx(7, abs=0.5)
     retry = sent(empty_broker, "submit_generation")
-    assert [m.args for m in retry] == [(gen.pk, 1)]
+    assert [m.args for m in retry] == [(gen.pk, 1)]  # the next turn
+    assert delays(empty_broker, "submit_generation") == [7000]
 
 
 @respx.mock
 def test_submit_gives_up_after_bounded_retries(gen):
     respx.post(SUBMIT_URL).respond(500, json={"error": "boom"})
 
-    pipeline.submit(gen.pk, attempt=pipeline.MAX_SUBMIT_RETRIES)
+    Generation.objects.filter(pk=gen.pk).update(attempt=pipeline.MAX_SUBMIT_RETRIES)
+
+    run(pipeline.submit, gen.pk)
 
     gen.refresh_from_db()
-    assert gen.state == S.FAILED
-    assert gen.error.startswith("Pixazo is unavailable")
+    assert (gen.state, gen.error_kind) == (S.FAILED, ErrorKind.UNAVAILABLE)
+    assert Card(gen).problem.startswith("Pixazo was unavailable")
+    assert not Card(gen).problem.count("retrying")
 
 
 @respx.mock
 def test_a_submit_that_timed_out_after_sending_needs_attention_not_a_blind_resubmit(gen):
     route = respx.post(SUBMIT_URL).mock(side_effect=httpx.ReadTimeout("slow"))
 
-    pipeline.submit(gen.pk)
-    pipeline.submit(gen.pk)
+    run(pipeline.submit, gen.pk)
+    run(pipeline.submit, gen.pk)
 
     assert route.call_count == 1
     gen.refresh_from_db()
-    assert gen.state == S.NEEDS_ATTENTION
-    assert "may have been accepted" in gen.status_detail
+    assert (gen.state, gen.error_kind) == (S.NEEDS_ATTENTION, ErrorKind.TIMEOUT)
+    assert "may have been accepted" in Card(gen).problem
 
 
 def test_a_redelivered_submit_after_a_crash_needs_attention(gen):
@@ -126,10 +141,10 @@ def test_poll_reschedules_itself_with_a_growing_delay_until_done(gen, empty_brok
         200, json={"request_id": "m_1", "status": "PROCESSING"}
     )
 
-    pipeline.poll(gen.pk, 0)
+    run(pipeline.poll, gen.pk, 0)
 
     gen.refresh_from_db()
-    assert gen.card_label == "Generating"
+    assert Card(gen).label == "Generating"
     assert gen.status_checks == 1
     (next_poll,) = sent(empty_broker, "poll_generation")
     assert next_poll.args == (gen.pk, 1)
@@ -142,7 +157,7 @@ def test_a_stale_poll_chain_stops_without_calling_the_provider(gen):
     transitions.move(gen.pk, S.RUNNING, external_id="m_1", status_checks=3)
     route = respx.get(f"{PIXAZO_TEST_URL}/v2/requests/status/m_1")
 
-    pipeline.poll(gen.pk, 1)
+    run(pipeline.poll, gen.pk, 1)
 
     assert not route.called
 
@@ -156,11 +171,11 @@ def test_poll_ends_a_job_past_its_deadline(gen):
     long_ago = timezone.now() - timedelta(minutes=BY_KEY["pixazo-eleven-music"].deadline_minutes + 1)
     transitions.move(gen.pk, S.RUNNING, external_id="m_1", submitted_at=long_ago)
 
-    pipeline.poll(gen.pk, 0)
+    run(pipeline.poll, gen.pk, 0)
 
     gen.refresh_from_db()
-    assert gen.state == S.FAILED
-    assert gen.error == "Pixazo did not finish within 20 minutes"
+    assert (gen.state, gen.error_kind) == (S.FAILED, ErrorKind.DEADLINE)
+    assert Card(gen).problem == "Pixazo did not finish it in time (not finished after 20 minutes)."
 
 
 @respx.mock
@@ -169,13 +184,14 @@ def test_a_completed_poll_claims_the_fetch_once(gen, empty_broker):
     transitions.move(gen.pk, S.RUNNING, external_id="m_1")
     done = {"request_id": "m_1", "status": "COMPLETED", "output": {"media_url": ["https://cdn.test/a.wav"]}}
 
-    assert pipeline.apply_job_state(gen.pk, pipeline_state(done))
-    assert pipeline.apply_job_state(gen.pk, pipeline_state(done))
+    first = pipeline.apply_job_state(gen.pk, pipeline_state(done))
+    second = pipeline.apply_job_state(gen.pk, pipeline_state(done))
 
     gen.refresh_from_db()
     assert gen.state == S.FETCHING
     assert gen.media[0]["url"] == "https://cdn.test/a.wav"
-    assert len(sent(empty_broker, "fetch_audio")) == 1
+    assert first == (True, pipeline.Next("fetch", gen.pk))
+    assert second == (True, None)
 
 
 def pipeline_state(body):
@@ -198,8 +214,8 @@ def test_finished_jobs_never_move_backwards(gen):
 
 
 def test_sweep_re_drives_quiet_jobs(gen, empty_broker):
-    assert pipeline.sweep(quiet_seconds=0) == 1
-    assert [m.args for m in sent(empty_broker, "submit_generation")] == [(gen.pk,)]
+    assert actors.send_all(pipeline.sweep(quiet_seconds=0)) == 1
+    assert [m.args for m in sent(empty_broker, "submit_generation")] == [(gen.pk, 0)]
 
 
 @respx.mock
@@ -211,7 +227,7 @@ def test_a_status_check_that_finds_the_job_done_saves_the_audio_in_the_same_step
     )
     respx.get(f"{PIXAZO_TEST_URL}/media/a.wav").respond(200, content=b"RIFF" + b"\0" * 60, headers={"Content-Type": "audio/wav"})
 
-    pipeline.poll(gen.pk, 0)
+    run(pipeline.poll, gen.pk, 0)
 
     gen.refresh_from_db()
     assert gen.state == S.SUCCEEDED
@@ -229,16 +245,16 @@ def test_an_unexpected_error_while_fetching_inline_hands_the_job_to_the_fetch_ac
         raise RuntimeError("database went away")
 
     monkeypatch.setattr(pipeline, "fetch", broken)
-    assert pipeline.apply_job_state(gen.pk, pipeline_state(done), fetch_now=True)
+    finished, then = pipeline.apply_job_state(gen.pk, pipeline_state(done), fetch_now=True)
 
     gen.refresh_from_db()
-    assert gen.state == S.FETCHING
-    assert [m.args for m in sent(empty_broker, "fetch_audio")] == [(gen.pk,)]
+    assert finished and then == pipeline.Next("fetch", gen.pk)
+    assert (gen.state, gen.step_failures) == (S.FETCHING, 1)
 
 
 def test_a_poll_wanted_now_goes_straight_to_the_queue(gen, empty_broker):
-    pipeline.schedule_poll(gen.pk, checks_done=2, delay=0)
-    pipeline.schedule_poll(gen.pk, checks_done=3, delay=1.5)
+    actors.send(pipeline.Next("poll", gen.pk, turn=2))
+    actors.send(pipeline.Next("poll", gen.pk, turn=3, delay=1.5))
 
     assert [m.args for m in sent(empty_broker, "poll_generation")] == [(gen.pk, 2), (gen.pk, 3)]
     assert delays(empty_broker, "poll_generation") == [None, 1500]
@@ -249,10 +265,10 @@ def test_an_unsigned_finished_callback_shows_on_the_card_and_asks_the_provider_a
     transitions.move(gen.pk, S.RUNNING, external_id="m_1", status_checks=1)
     done = {"request_id": "m_1", "status": "COMPLETED", "output": {"media_url": ["https://cdn.test/a.wav"]}}
 
-    pipeline.handle_callback(gen.pk, pipeline_state(done), trusted=False)
+    run(pipeline.handle_callback, gen.pk, pipeline_state(done), trusted=False)
 
     gen.refresh_from_db()
-    assert (gen.state, gen.provider_status, gen.status_detail) == (S.RUNNING, "succeeded", "Finished; checking")
+    assert (gen.state, gen.provider_status, Card(gen).detail) == (S.RUNNING, "succeeded", "Finished; checking")
     assert [m.args for m in sent(empty_broker, "poll_generation")] == [(gen.pk, 1)]
     assert delays(empty_broker, "poll_generation") == [None]
 
@@ -267,7 +283,7 @@ def test_a_check_that_finds_the_job_running_tells_the_next_check_how_old_it_was(
     transitions.move(gen.pk, S.RUNNING, external_id="m_1", submitted_at=timezone.now() - timedelta(seconds=6))
     respx.get(f"{PIXAZO_TEST_URL}/v2/requests/status/m_1").respond(200, json={"request_id": "m_1", "status": "PROCESSING"})
 
-    pipeline.poll(gen.pk, 0)
+    run(pipeline.poll, gen.pk, 0)
 
     (next_poll,) = sent(empty_broker, "poll_generation")
     assert next_poll.kwargs["running_at"] == pytest.approx(6.0, abs=0.5)
@@ -282,11 +298,11 @@ def test_the_card_knows_when_the_provider_is_next_asked(gen, empty_broker):
 
     def planned_in() -> float:
         gen.refresh_from_db()
-        return (gen.news_due_at - timezone.now()).total_seconds()
+        return (gen.next_check_at - timezone.now()).total_seconds()
 
-    pipeline.submit(gen.pk)
+    run(pipeline.submit, gen.pk)
     assert planned_in() == pytest.approx(delays(empty_broker, "poll_generation")[-1] / 1000, abs=0.5)
-    pipeline.poll(gen.pk, 0)
+    run(pipeline.poll, gen.pk, 0)
     assert planned_in() == pytest.approx(delays(empty_broker, "poll_generation")[-1] / 1000, abs=0.5)
 
 
@@ -303,8 +319,9 @@ def test_with_a_callback_news_is_due_when_the_models_jobs_usually_finish(gen, em
     for seconds in (6.0, 6.2, 6.1, 9.0):
         poll_timing.learn(gen.model_key, timezone.now() - timedelta(seconds=seconds))
 
-    pipeline.submit(gen.pk)
+    run(pipeline.submit, gen.pk)
 
     gen.refresh_from_db()
-    assert (gen.news_due_at - gen.submitted_at).total_seconds() == pytest.approx(6.1, abs=0.05)
-    assert delays(empty_broker, "poll_generation") == [int(settings.POLL_FIRST_DELAY_WITH_CALLBACK * 1000)]  # the safety net
+    assert (gen.next_check_at - gen.submitted_at).total_seconds() == pytest.approx(6.1, abs=0.05)
+    # The safety net: a little after the usual finish, not a fixed half minute.
+    assert delays(empty_broker, "poll_generation") == [int((6.1 + 6.1 * 0.25) * 1000)]

@@ -85,7 +85,7 @@ def audit(ids, emulator) -> dict:
         "failed": [(g.pk, g.error) for g in gens if g.state != S.SUCCEEDED],
         "no_track": [g.pk for g in gens if g.state == S.SUCCEEDED and not g.tracks.all()],
         "unfinished": [
-            (g.pk, g.model_key, g.state, g.status_detail, list(g.transitions.values_list("reason", flat=True))[-4:])
+            (g.pk, g.model_key, g.state, g.error_kind, list(g.transitions.values_list("reason", flat=True))[-4:])
             for g in gens
             if g.state not in Generation.TERMINAL_STATES
         ][:10],

@@ -38,7 +38,7 @@ def settled(*generations):
 
 def assert_served(client, gen, emulator):
     gen.refresh_from_db()
-    assert gen.state == S.SUCCEEDED, (gen.state, gen.error, gen.status_detail)
+    assert gen.state == S.SUCCEEDED, (gen.state, gen.error_kind, gen.error)
     track = Track.objects.get(generation=gen)
     body = b"".join(client.get(f"/tracks/{track.pk}/audio/").streaming_content)
     assert hashlib.sha256(body).hexdigest() == track.sha256
@@ -81,7 +81,7 @@ def test_sigterm_lets_the_running_step_finish_before_the_worker_exits(alice_clie
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=40) == 0, workers.logs()
     gen.refresh_from_db()
-    assert gen.state == S.SUCCEEDED, (gen.state, gen.status_detail, workers.logs())  # finished, not abandoned
+    assert gen.state == S.SUCCEEDED, (gen.state, gen.error_kind, workers.logs())  # finished, not abandoned
 
 
 def test_sigterm_hands_waiting_steps_to_the_next_worker(alice_client, project, emulator, workers):
@@ -128,3 +128,40 @@ def test_one_scheduler_runs_and_a_second_one_finds_the_lock_taken(tmp_path):
     finally:
         first.send_signal(signal.SIGTERM)  # releases the lock
         first.communicate(timeout=30)
+
+
+def test_a_worker_beside_the_scheduler_runs_all_it_is_sent_and_dead_letters_nothing(transactional_db, tmp_path):
+    """The scheduler sends the sweep (every few seconds here) and its library's `heartbeat` (every
+    minute): the worker must know both actors. Runs until a heartbeat has been handled (up to a
+    minute and a quarter), then reads both logs and the broker's dead letters."""
+    from .conftest import ROOT, Workers, database_url, make_broker
+
+    broker, url = make_broker("redis")
+    broker.client.flushdb()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "DATABASE_URL": database_url(),
+        "BROKER_URL": url,
+        "SCHEDULER_REDIS_URL": url,
+        "SWEEP_EVERY_SECONDS": "5",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+    workers = Workers(env=env, log_dir=tmp_path)
+    workers.start()
+    scheduler_log = open(tmp_path / "scheduler.log", "wb")
+    scheduler = subprocess.Popen(
+        [sys.executable, "manage.py", "crontab"], cwd=ROOT, env=env, stdout=scheduler_log, stderr=subprocess.STDOUT
+    )
+    try:
+        heartbeat_seen = wait_for(lambda: "♡" in workers.logs(), timeout=80, interval=1)
+    finally:
+        scheduler.send_signal(signal.SIGTERM)
+        scheduler.wait(timeout=30)
+        workers.stop_all()
+    logs = workers.logs() + (tmp_path / "scheduler.log").read_text(errors="replace")
+    dead = {key.decode(): broker.client.zcard(key) for key in broker.client.keys("dramatiq:*.XQ")}
+    broker.close()
+    assert heartbeat_seen
+    assert " ERROR " not in logs and "undefined actor" not in logs, logs[-3000:]
+    assert sum(dead.values()) == 0, dead

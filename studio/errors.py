@@ -1,0 +1,54 @@
+"""The studio's words for what went wrong, shared by the pipeline (which records them) and the
+pages (which explain them), and the one refusal every "may this happen" rule raises."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from providers.base import AuthFailed, InvalidRequest, OutOfCredit, ProviderDown, ProviderError, RateLimited
+
+
+class ErrorKind(StrEnum):
+    # What a provider answered (the adapters' own kinds).
+    INVALID = "invalid"  # the request itself was wrong
+    AUTH = "auth"  # the API key was refused
+    CREDIT = "credit"  # the provider account has no credit left
+    RATE_LIMITED = "rate_limited"
+    UNAVAILABLE = "unavailable"
+    TIMEOUT = "timeout"
+    UNREADABLE = "unreadable"
+    # What happened to the job.
+    FAILED = "failed"  # the provider ran it and reported failure
+    DEADLINE = "deadline"  # it never finished
+    DOWNLOAD = "download"  # its audio could not be copied
+    STORAGE = "storage"  # its audio could not be stored
+    INTERRUPTED = "interrupted"  # a worker died while sending it
+    INTERNAL = "internal"  # the studio's own step kept failing
+
+
+def error_kind(exc: ProviderError) -> ErrorKind:
+    if isinstance(exc, RateLimited):
+        return ErrorKind.RATE_LIMITED
+    if isinstance(exc, OutOfCredit):
+        return ErrorKind.CREDIT
+    if isinstance(exc, AuthFailed):
+        return ErrorKind.AUTH
+    if isinstance(exc, InvalidRequest):
+        return ErrorKind.INVALID
+    if isinstance(exc, ProviderDown):
+        if "in time" in exc.message:
+            return ErrorKind.TIMEOUT
+        if "not JSON" in exc.message or "unreadable" in exc.message:
+            return ErrorKind.UNREADABLE
+        return ErrorKind.UNAVAILABLE
+    return ErrorKind.FAILED
+
+
+class Refused(Exception):
+    """A request the user may make but the studio's rules do not allow now, in plain words for the
+    page (any entry point: a view, a bulk action, a set, the admin)."""
+
+    def __init__(self, message: str, *, rule: str = ""):
+        super().__init__(message)
+        self.message = message
+        self.rule = rule  # which rule refused: "role", "archived", "model", "pending", ...

@@ -1,0 +1,73 @@
+"""Whether a thing may happen, decided in one place for every path that does it.
+
+Every start of a job (generate, retry, resubmit, generate again, and whatever starts jobs later)
+calls `check_start` inside the transaction that creates the rows; every change to tracks (move,
+tag, star, rename, delete, single or bulk) calls `check_tracks`. A view may check earlier to
+answer 404 to outsiders, but these are the checks that hold.
+
+Limits are checks-then-inserts, so `check_start` locks first: the project's row (what is shared
+by its members) and then the user's row (what is theirs across projects), always in that order,
+so concurrent starts queue behind each other instead of both passing the check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import transaction
+
+from .catalog import get_model
+from .errors import Refused
+from .models import Generation, Membership, Project, Role
+
+
+def _membership(user, project_id: int) -> Membership | None:
+    return Membership.objects.filter(project_id=project_id, user=user).select_related("project").first()
+
+
+def check_start(*, user, project_id: int, model_keys: Iterable[str], count: int = 1) -> Membership:
+    """Refuse (Refused) unless `user` may start `count` more jobs of these models in the project
+    now. Must run inside the transaction that creates the jobs: the locks it takes are held
+    until that transaction ends."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("check_start must run inside the transaction that starts the jobs")
+    project = Project.objects.select_for_update().filter(pk=project_id).first()
+    membership = _membership(user, project_id) if project else None
+    if membership is None or not membership.allows(Role.EDITOR):
+        raise Refused("Only the project's owner and editors can generate here.", rule="role")
+    if project.archived_at is not None:
+        raise Refused("This project is archived: the owner can restore it to generate again.", rule="archived")
+    for key in set(model_keys):
+        if get_model(key) is None:
+            raise Refused("That model is not offered any more: choose another one.", rule="model")
+    _lock_user(user)
+    pending = Generation.objects.filter(created_by=user, state__in=Generation.PENDING_STATES).count()
+    if pending + count > settings.MAX_PENDING_PER_USER:
+        raise Refused(
+            f"You have {pending} jobs in progress and one person may run {settings.MAX_PENDING_PER_USER} "
+            "at once. Generate again when some of them finish.",
+            rule="pending",
+        )
+    membership.project = project
+    return membership
+
+
+def _lock_user(user) -> None:
+    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+
+
+def check_tracks(*, user, project_ids: Iterable[int], into: Project | None = None) -> None:
+    """Refuse unless `user` may change tracks of these projects (an editor in each), and, for a
+    move or copy `into` a project, may add tracks there (an editor, and the project not archived)."""
+    for project_id in set(project_ids):
+        membership = _membership(user, project_id)
+        if membership is None or not membership.allows(Role.EDITOR):
+            raise Refused("Only the project's owner and editors can change its tracks.", rule="role")
+    if into is not None:
+        membership = _membership(user, into.pk)
+        if membership is None or not membership.allows(Role.EDITOR):
+            raise Refused("You can only move tracks to a project where you are an editor.", rule="role")
+        if membership.project.archived_at is not None:
+            raise Refused(f"“{membership.project.name}” is archived: nothing can be added to it.", rule="archived")
