@@ -247,16 +247,18 @@ def generation_retry(request: HtmxHttpRequest, generation_id: int) -> HttpRespon
         new = services.retry_generation(generation=gen, user=request.user)
     except Refused as exc:
         messages.error(request, exc.message)
-        return _card_or_redirect(request, gen, error=exc.message)
+        return _card_or_redirect(request, gen, error=exc.message, oob=True)  # the retry button swaps nothing itself
     if not request.htmx:
         return redirect(gen.project)
     return _new_card_response(request, gen.project, new)
 
 
-def _card_or_redirect(request, gen: Generation, *, error: str = "") -> HttpResponse:
+def _card_or_redirect(request, gen: Generation, *, error: str = "", oob: bool = False) -> HttpResponse:
     if not request.htmx:
         return redirect(gen.project)
-    context = {"card": cards.card(gen.pk, gen.project_id), "project": gen.project, "can_generate": True, "card_error": error}
+    context = {
+        "card": cards.card(gen.pk, gen.project_id), "project": gen.project, "can_generate": True, "card_error": error, "oob": oob,
+    }  # fmt: skip
     return render(request, "studio/project.html#card", context)
 
 
