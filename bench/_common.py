@@ -79,8 +79,9 @@ def setup_django(mode: str) -> None:
 
 
 def create_pg_database(url: str) -> None:
-    import psycopg
     from urllib.parse import urlsplit
+
+    import psycopg
 
     parts = urlsplit(url)
     name = parts.path.lstrip("/")
@@ -93,10 +94,10 @@ def create_pg_database(url: str) -> None:
 def bench_user_and_project(username: str = "bench"):
     from django.contrib.auth import get_user_model
 
-    from studio import services
+    from studio.teams.services import create_project
 
     user = get_user_model().objects.create_user(username=username, password="bench-" + username)
-    return user, services.create_project(owner=user, name=f"{username} project")
+    return user, create_project(owner=user, name=f"{username} project")
 
 
 def point_providers_at(base_url: str) -> None:

@@ -48,7 +48,7 @@ def run(mode: str, seconds: float, ranges: int) -> list[tuple]:
     import httpx
     from django.test import Client
 
-    from studio.audio_store import download
+    from studio.audio.store import download
     from studio.models import Generation, Track
 
     emulator = c.Process(

@@ -58,8 +58,8 @@ def run(mode: str, jobs: int) -> list[tuple]:
 
     from bench.fanout import MODEL_KEY, speech_params
     from providers.emulator import start_emulator
-    from studio import services
     from studio.catalog import BY_KEY
+    from studio.jobs.services import start_generation
     from studio.models import Generation
 
     S = Generation.State
@@ -75,13 +75,12 @@ def run(mode: str, jobs: int) -> list[tuple]:
             time.sleep(3)
         else:
             import dramatiq
-
-            import studio.actors  # noqa: F401
+            import studio.jobs.actors  # noqa: F401
 
             in_process = dramatiq.Worker(dramatiq.get_broker(), worker_threads=8)
             in_process.start()
         for _ in range(jobs):
-            services.start_generation(project=project, user=user, model=model, params=params)
+            start_generation(project=project, user=user, model=model, params=params)
 
         def all_accepted():
             close_old_connections()

@@ -23,7 +23,7 @@ TARGET_POLLS = 4
 
 
 def speech_params(model) -> dict:
-    from studio.forms import GenerateForm
+    from studio.jobs.forms import GenerateForm
 
     form = GenerateForm({"model": model.key, "text": "Fan-out check.", "voice": "Aria"}, catalog_model=model)
     assert form.is_valid(), form.errors
@@ -35,8 +35,8 @@ def run(mode: str, jobs: int, job_seconds: float) -> list[tuple]:
     from django.db.models import Count
 
     from providers.emulator import start_emulator
-    from studio import services
     from studio.catalog import BY_KEY
+    from studio.jobs.services import start_generation
     from studio.models import Generation
 
     emulator = start_emulator(port=PORT if mode == "pg" else PORT + 1, queued_seconds=1.0, job_seconds=job_seconds)
@@ -52,14 +52,13 @@ def run(mode: str, jobs: int, job_seconds: float) -> list[tuple]:
             time.sleep(3)  # let it boot (and run its boot sweep over an empty table)
         else:
             import dramatiq
-
-            import studio.actors  # noqa: F401
+            import studio.jobs.actors  # noqa: F401
 
             in_process = dramatiq.Worker(dramatiq.get_broker(), worker_threads=8)
             in_process.start()
         t0 = time.time()
         for _ in range(jobs):
-            services.start_generation(project=project, user=user, model=model, params=params)
+            start_generation(project=project, user=user, model=model, params=params)
         submitted = time.time() - t0
 
         def all_finished():

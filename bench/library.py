@@ -83,8 +83,8 @@ def seed(total: int, first: int):
     from django.db import transaction
     from django.utils import timezone
 
-    from studio import services
     from studio.models import Generation, Track, search_words
+    from studio.teams.services import create_project
 
     user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
     existing = list(user.owned_projects.order_by("pk"))
@@ -94,7 +94,7 @@ def seed(total: int, first: int):
     for project in existing:
         project.delete()
     rng = random.Random(42)
-    projects = [services.create_project(owner=user, name=f"Bench {i}") for i in range(10)]
+    projects = [create_project(owner=user, name=f"Bench {i}") for i in range(10)]
     sizes = [first] + [(total - first) // 9] * 9
     sizes[-1] += total - sum(sizes)
     now = timezone.now()
@@ -160,7 +160,7 @@ def measure(client, url: str, params: dict, repeat: int, **headers):
 def explain(project_ids, word: str):
     from django.db import connection
 
-    from studio.library import TrackFilters, filter_tracks, page_of, tracks_in
+    from studio.library.find import TrackFilters, filter_tracks, page_of, tracks_in
 
     if connection.vendor != "postgresql":
         return

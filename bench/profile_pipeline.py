@@ -22,11 +22,11 @@ PORT = c.PORT_BASE + 20
 def run(mode: str, jobs: int) -> list[tuple]:
     from pyinstrument import Profiler
 
-    from providers.emulator import start_emulator
-    from studio import pipeline
-    from studio.catalog import BY_KEY
-    from studio.models import Generation
     from bench.fanout import MODEL_KEY, speech_params
+    from providers.emulator import start_emulator
+    from studio.catalog import BY_KEY
+    from studio.jobs import pipeline
+    from studio.models import Generation
 
     emulator = start_emulator(port=PORT, queued_seconds=0.0, job_seconds=0.5)
     c.point_providers_at(emulator.base_url)

@@ -76,8 +76,8 @@ def run(via: str, jobs: int) -> list[tuple]:
 
     from bench.fanout import MODEL_KEY, speech_params
     from providers.emulator import start_emulator
-    from studio import services
     from studio.catalog import BY_KEY
+    from studio.jobs.services import start_generation
     from studio.models import Generation, Transition
     from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS
 
@@ -104,7 +104,7 @@ def run(via: str, jobs: int) -> list[tuple]:
             relay = threading.Thread(target=relay_callbacks, args=(emulator, web_port, stop, posted), daemon=True)
             relay.start()
         for _ in range(WARM_UP_ROUNDS):
-            warm = [services.start_generation(project=project, user=user, model=model, params=params) for _ in range(WARM_UP)]
+            warm = [start_generation(project=project, user=user, model=model, params=params) for _ in range(WARM_UP)]
             c.wait_until(
                 lambda: Generation.objects.filter(pk__in=[g.pk for g in warm], state=S.SUCCEEDED).count() == WARM_UP,
                 timeout=60, interval=0.2, what="the warm-up jobs",

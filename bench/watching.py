@@ -88,7 +88,7 @@ def poll_figures(client, project, polls: int, *, changing: int, use_versions: bo
     from django.db import connection
     from django.urls import reverse
 
-    from studio.transitions import touch
+    from studio.jobs.transitions import touch
 
     page = client.get(reverse("project", args=[project.pk])).content.decode()
     pollers = len(re.findall(r'hx-trigger="every ', page))

@@ -4,7 +4,17 @@ outsider cannot even learn that an object exists."""
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from .models import ROLE_RANK, Generation, Invitation, Membership, Project, Role, ShareLink, Track, invitation_token_hash
+from studio.models import (
+    ROLE_RANK,
+    Generation,
+    Invitation,
+    Membership,
+    Project,
+    Role,
+    ShareLink,
+    Track,
+    invitation_token_hash,
+)
 
 
 def get_membership(user, project_id: int, role: str = Role.VIEWER) -> Membership:

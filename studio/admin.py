@@ -4,9 +4,18 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.utils import timezone
 
-from .actors import send_all
-from .pipeline import redrive as redrive_jobs
-from .models import Generation, Invitation, Membership, Project, ShareLink, Tag, Track, Transition
+from studio.jobs.actors import send_all
+from studio.jobs.pipeline import redrive as redrive_jobs
+from studio.models import (
+    Generation,
+    Invitation,
+    Membership,
+    Project,
+    ShareLink,
+    Tag,
+    Track,
+    Transition,
+)
 
 
 class MembershipInline(admin.TabularInline):

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from providers.base import AuthFailed, InvalidRequest, OutOfCredit, ProviderDown, ProviderError, RateLimited
+from providers.base import (
+    AuthFailed,
+    InvalidRequest,
+    OutOfCredit,
+    ProviderDown,
+    ProviderError,
+    RateLimited,
+)
 
 
 class ErrorKind(StrEnum):

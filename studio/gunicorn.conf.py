@@ -4,7 +4,7 @@ import os
 
 from gunicorn.glogging import Logger
 
-from studio.log_filters import redact
+from studio.ops.log_filters import redact
 
 bind = os.environ.get("BIND", "0.0.0.0:8000")
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))

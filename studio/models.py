@@ -7,8 +7,10 @@ from django.conf import settings
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import slugify
 
-from .id_urls import id_url
+from studio.catalog import BY_KEY
+from studio.id_urls import id_url
 
 
 class Project(models.Model):
@@ -161,14 +163,10 @@ class Generation(models.Model):
 
     @property
     def catalog_model(self):
-        from .catalog import BY_KEY
-
         return BY_KEY.get(self.model_key)
 
     @property
     def prompt(self) -> str:
-        from .catalog import BY_KEY
-
         model = BY_KEY.get(self.model_key)
         name = model.spec.prompt_param if model else "prompt"
         return str(self.params.get(name) or self.params.get("prompt") or self.params.get("text") or "")
@@ -270,8 +268,6 @@ class Track(models.Model):
 
     @property
     def download_name(self) -> str:
-        from django.utils.text import slugify
-
         stem = slugify(self.title)[:80].strip("-") or f"track-{self.pk}"
         return f"{stem}.{self.extension}"
 

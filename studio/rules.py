@@ -18,9 +18,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from .catalog import get_model
-from .errors import Refused
-from .models import Generation, Membership, Project, Role
+from studio.catalog import get_model
+from studio.errors import Refused
+from studio.models import Generation, Membership, Project, Role
 
 
 def _membership(user, project_id: int) -> Membership | None:

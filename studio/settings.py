@@ -39,7 +39,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     # First: probes answer before host checks and HTTPS redirects (they call the bare address).
-    "studio.health.ProbeMiddleware",
+    "studio.ops.health.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -219,8 +219,8 @@ DRAMATIQ_BROKER = {
         "dramatiq.middleware.Callbacks",
         "dramatiq.middleware.Retries",
         "django_dramatiq.middleware.DbConnectionsMiddleware",
-        "studio.worker_hooks.SweepOnBoot",
-        "studio.worker_hooks.QuickPickup",
+        "studio.ops.worker_hooks.SweepOnBoot",
+        "studio.ops.worker_hooks.QuickPickup",
     ],
 }
 # How long an idle worker waits between looks at its queues (milliseconds; Dramatiq's default is 1000).
@@ -232,7 +232,7 @@ if DRAMATIQ_PROMETHEUS:
     DRAMATIQ_BROKER["MIDDLEWARE"].append("dramatiq.middleware.prometheus.Prometheus")
 # Workers load every app's `actors` and `tasks`: the studio's, and dramatiq-crontab's `heartbeat`
 # actor, which the scheduler sends every minute (unloaded, its messages would go to the dead letters).
-DRAMATIQ_AUTODISCOVER_MODULES = ["actors", "tasks"]
+DRAMATIQ_AUTODISCOVER_MODULES = ["jobs.actors", "tasks"]
 # The sweep's schedule: `python manage.py crontab` runs it, holding a Redis lock so only one
 # scheduler fires per interval however many are started. On RabbitMQ the lock still needs a
 # Redis (SCHEDULER_REDIS_URL); without one, run exactly one scheduler (a system check says so).
@@ -309,7 +309,7 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"redact_secrets": {"()": "studio.log_filters.RedactSecrets"}},
+    "filters": {"redact_secrets": {"()": "studio.ops.log_filters.RedactSecrets"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_secrets"]}
     },

@@ -9,7 +9,7 @@ scheduler sends every minute.
 from django.conf import settings
 from dramatiq_crontab import cron, interval
 
-from .actors import sweep
+from studio.jobs.actors import sweep
 
 if settings.SWEEP_EVERY_SECONDS == 60:
     cron("* * * * *")(sweep)  # on the minute, whenever the scheduler started

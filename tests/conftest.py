@@ -12,7 +12,7 @@ import dramatiq
 import pytest
 from django.contrib.auth import get_user_model
 
-from studio import services
+from studio.teams.services import create_project
 
 PIXAZO_TEST_URL = "https://gateway.pixazo.test"
 PROVIDER_NAMES = ("pixazo", "aimlapi", "elevenlabs", "apiframe", "runware")
@@ -37,7 +37,7 @@ def studio_settings(settings, tmp_path):
 @pytest.fixture(autouse=True)
 def fresh_poll_timing():
     """Durations learnt in one test must not time the next one's polls."""
-    from studio import poll_timing
+    from studio.jobs import poll_timing
 
     poll_timing.forget()
 
@@ -67,7 +67,7 @@ def bob(db):
 
 @pytest.fixture
 def project(alice):
-    return services.create_project(owner=alice, name="Alice's game")
+    return create_project(owner=alice, name="Alice's game")
 
 
 @pytest.fixture
@@ -92,7 +92,7 @@ def emulator(settings):
 @pytest.fixture
 def worker(transactional_db, empty_broker):
     """A real Dramatiq worker consuming the configured broker in this process."""
-    import studio.actors  # noqa: F401  (declares the actors' queue before the worker starts)
+    import studio.jobs.actors  # noqa: F401  (declares the actors' queue before the worker starts)
 
     w = dramatiq.Worker(empty_broker, worker_threads=2, worker_timeout=50)
     w.start()

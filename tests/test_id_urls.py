@@ -26,7 +26,7 @@ def test_id_url_is_what_reverse_gives(name, script_prefix):
 
 
 def test_track_links_are_its_routes(project, alice):
-    from tests.library_fixtures import make_track
+    from tests.library.fixtures import make_track
 
     track = make_track(project, alice)
     assert track.get_absolute_url() == reverse("track_detail", args=[track.pk])

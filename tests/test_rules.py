@@ -11,12 +11,22 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from studio import rules, services, transitions
+from studio import rules
 from studio.catalog import BY_KEY
 from studio.errors import ErrorKind, Refused
+from studio.jobs import transitions
+from studio.jobs.services import start_generation
+from studio.library.services import (
+    delete_tracks,
+    move_tracks,
+    rename_track,
+    set_favorite,
+    set_tags,
+)
 from studio.models import Generation, Membership, Role, Track
+from studio.teams.services import create_project
 
-from .conftest import make_user
+from tests.conftest import make_user
 
 S = Generation.State
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -71,12 +81,12 @@ def test_the_service_refuses_a_viewer_and_a_model_no_longer_offered(project, ali
     viewer = make_user("vera")
     Membership.objects.create(project=project, user=viewer, role=Role.VIEWER)
     with pytest.raises(Refused) as refused:
-        services.start_generation(project=project, user=viewer, model=MUSIC, params={"prompt": "Rain"})
+        start_generation(project=project, user=viewer, model=MUSIC, params={"prompt": "Rain"})
     assert refused.value.rule == "role"
 
     settings.PROVIDERS = {**settings.PROVIDERS, "pixazo": {**settings.PROVIDERS["pixazo"], "api_key": ""}}
     with pytest.raises(Refused) as refused:
-        services.start_generation(project=project, user=alice, model=MUSIC, params={"prompt": "Rain"})
+        start_generation(project=project, user=alice, model=MUSIC, params={"prompt": "Rain"})
     assert refused.value.rule == "model"
     assert not Generation.objects.exists()
 
@@ -105,7 +115,7 @@ def track(project, alice):
 
 @pytest.fixture
 def archived_target(alice):
-    target = services.create_project(owner=alice, name="Old album")
+    target = create_project(owner=alice, name="Old album")
     target.archived_at = timezone.now()
     target.save(update_fields=["archived_at"])
     return target
@@ -124,15 +134,15 @@ def test_the_track_services_check_the_role_whoever_calls_them(project, track, ar
     viewer = make_user("vera")
     Membership.objects.create(project=project, user=viewer, role=Role.VIEWER)
     for change in (
-        lambda: services.rename_track(user=viewer, track=track, title="Mine"),
-        lambda: services.set_tags(user=viewer, track=track, names=["x"]),
-        lambda: services.set_favorite(user=viewer, tracks=[track], favorite=True),
-        lambda: services.delete_tracks(user=viewer, tracks=[track]),
+        lambda: rename_track(user=viewer, track=track, title="Mine"),
+        lambda: set_tags(user=viewer, track=track, names=["x"]),
+        lambda: set_favorite(user=viewer, tracks=[track], favorite=True),
+        lambda: delete_tracks(user=viewer, tracks=[track]),
     ):
         with pytest.raises(Refused):
             change()
     with pytest.raises(Refused):
-        services.move_tracks(user=alice, tracks=[track], to_project=archived_target)
+        move_tracks(user=alice, tracks=[track], to_project=archived_target)
     track.refresh_from_db()
     assert (track.title, track.project_id, track.favorite) == ("Rain", project.pk, False)
 

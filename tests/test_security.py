@@ -7,8 +7,8 @@ import sys
 import pytest
 from django.test import Client
 
-from studio.log_filters import RedactSecrets
 from studio.models import Generation
+from studio.ops.log_filters import RedactSecrets
 
 
 def test_check_deploy_is_clean_under_production_settings(tmp_path):
@@ -101,7 +101,7 @@ def test_health_and_readiness(client, db):
 
 @pytest.mark.parametrize("target", ["broker"])
 def test_readiness_answers_503_when_the_broker_is_down(client, db, monkeypatch, target):
-    from studio import health
+    from studio.ops import health
 
     monkeypatch.setattr(health, "_broker_ok", lambda: False)
     response = client.get("/readyz")

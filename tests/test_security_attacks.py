@@ -18,10 +18,19 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from providers.emulator.apiframe import webhook_signature
-from studio import pipeline, transitions
-from studio.models import Generation, Invitation, Membership, Project, Role, Track, Transition, invitation_token_hash
+from studio.jobs import pipeline, transitions
+from studio.models import (
+    Generation,
+    Invitation,
+    Membership,
+    Project,
+    Role,
+    Track,
+    Transition,
+    invitation_token_hash,
+)
 
-from .conftest import PIXAZO_TEST_URL
+from tests.conftest import PIXAZO_TEST_URL
 
 S = Generation.State
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -152,7 +161,7 @@ def test_another_user_gets_404_for_every_id_of_someone_elses(client, bob, alices
 
 
 def test_a_viewer_sees_but_cannot_act_and_an_editor_cannot_touch_another_project(client, alices_things, project):
-    from .conftest import make_user
+    from tests.conftest import make_user
 
     viewer = make_user("victor")
     Membership.objects.create(project=project, user=viewer, role=Role.VIEWER)
@@ -204,7 +213,7 @@ def test_a_forged_or_borrowed_token_is_refused_like_a_missing_page(client, runni
 
 
 def test_tokens_are_compared_in_constant_time(client, running_apiframe_job, monkeypatch):
-    from studio import webhooks
+    from studio.jobs import webhooks
 
     compared = []
     real = webhooks.constant_time_compare

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from ..params import Choice, ParamSpec
+from studio.catalog.params import Choice, ParamSpec
 
 MUSIC, SPEECH, SFX = "music", "speech", "sfx"
 KIND_LABELS = {MUSIC: "Music", SPEECH: "Speech", SFX: "Sound effect"}

@@ -2,8 +2,8 @@
 
 from typing import Any
 
-from ..params import Number, ParamSpec, Text
-from . import MUSIC, CatalogModel
+from studio.catalog import MUSIC, CatalogModel
+from studio.catalog.params import Number, ParamSpec, Text
 
 STABLE_AUDIO_MAX_SECONDS = 47
 STABLE_AUDIO_DEFAULT_SECONDS = 30  # what the API generates when seconds_total is not sent

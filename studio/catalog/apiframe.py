@@ -1,7 +1,7 @@
 """Apiframe models (specs/003)."""
 
-from ..params import Choice, Flag, Number, ParamSpec, Text
-from . import MUSIC, CatalogModel
+from studio.catalog import MUSIC, CatalogModel
+from studio.catalog.params import Choice, Flag, Number, ParamSpec, Text
 
 APIFRAME_OUTPUT_FORMATS = (
     ("mp3_standard", "MP3, standard quality"),

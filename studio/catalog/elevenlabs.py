@@ -20,10 +20,9 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from providers.base import ProviderError
-
-from .. import provider_clients
-from ..params import Choice, Flag, Number, Param, ParamSpec, Text
-from . import SFX, SPEECH, CatalogModel, output_format_choice
+from studio.catalog import SFX, SPEECH, CatalogModel, output_format_choice
+from studio.catalog.params import Choice, Flag, Number, Param, ParamSpec, Text
+from studio.jobs import adapters as provider_clients
 
 log = logging.getLogger(__name__)
 

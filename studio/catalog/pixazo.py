@@ -1,7 +1,7 @@
 """Pixazo gateway models (specs/000)."""
 
-from ..params import Choice, Flag, Number, ParamSpec, Text
-from . import MUSIC, SPEECH, CatalogModel, output_format_choice
+from studio.catalog import MUSIC, SPEECH, CatalogModel, output_format_choice
+from studio.catalog.params import Choice, Flag, Number, ParamSpec, Text
 
 PIXAZO_VOICES = ("Aria", "Domi", "Bella", "Rachel", "Antoni")
 

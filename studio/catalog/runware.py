@@ -11,9 +11,9 @@ from typing import Any
 
 from django import forms
 
-from ..params import Choice, Flag, Number, ParamSpec, Text
-from ..params_composition import CompositionPlan
-from . import MUSIC, CatalogModel
+from studio.catalog import MUSIC, CatalogModel
+from studio.catalog.composition import CompositionPlan
+from studio.catalog.params import Choice, Flag, Number, ParamSpec, Text
 
 OUTPUT_FORMATS = (
     ("MP3", "MP3 (compressed, the default)"),

@@ -6,7 +6,7 @@ import re
 import pytest
 from django.core import mail
 
-from studio import services
+from studio.teams.services import create_project
 from tests.browser.test_generate_in_browser import sign_in
 from tests.conftest import make_user
 
@@ -17,7 +17,7 @@ def test_invite_by_email_then_join_with_a_new_account(browser, page, live_server
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     mail.outbox = []
     ann = make_user("ann")
-    project = services.create_project(owner=ann, name="Harbour game")
+    project = create_project(owner=ann, name="Harbour game")
 
     sign_in(page, live_server, "ann", "pw-ann")
     page.goto(f"{live_server.url}/projects/{project.pk}/settings/")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from studio.catalog import BY_KEY, MUSIC, available_models
-from studio.forms import GenerateForm
+from studio.jobs.forms import GenerateForm
 
 STABLE_AUDIO = "aimlapi-stable-audio"
 ELEVEN_MUSIC = "aimlapi-eleven-music"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from studio.catalog import BY_KEY, MUSIC, available_models
-from studio.forms import GenerateForm
+from studio.jobs.forms import GenerateForm
 
 KEY = "apiframe-eleven-music"
 OUTPUT_FORMATS = ("mp3_standard", "mp3_high_quality", "wav_16khz", "wav_22khz", "wav_24khz", "wav_cd_quality")

@@ -16,7 +16,7 @@ from django.core.cache import cache
 
 from studio.catalog import BY_KEY, SFX, SPEECH, available_models
 from studio.catalog import elevenlabs as catalog
-from studio.forms import GenerateForm
+from studio.jobs.forms import GenerateForm
 
 SPEECH_KEY = "elevenlabs-speech"
 SFX_KEY = "elevenlabs-sound-effects"

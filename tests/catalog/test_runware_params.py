@@ -9,9 +9,9 @@ import json
 import pytest
 
 from studio.catalog import BY_KEY, MUSIC, available_models
+from studio.catalog.composition import CompositionPlanField, PlanLimits
 from studio.catalog.runware import MP3_BITRATES, OGG_BITRATES
-from studio.forms import GenerateForm
-from studio.params_composition import CompositionPlanField, PlanLimits
+from studio.jobs.forms import GenerateForm
 
 KEY = "runware-eleven-music"
 MODEL = BY_KEY[KEY]

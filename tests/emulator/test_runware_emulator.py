@@ -23,7 +23,7 @@ from providers.base import State
 from providers.emulator.runware import PRICE_PER_SECOND, _sndfile, flac_bytes
 from providers.emulator.audio import render
 from providers.runware import Runware
-from studio import services
+from studio.jobs.services import start_generation
 from studio.catalog import BY_KEY
 from studio.models import Generation
 
@@ -607,7 +607,7 @@ def test_a_studio_generation_with_two_flac_results_stores_two_tracks_and_the_cos
     settings.PROVIDERS = {**settings.PROVIDERS, "runware": {"api_key": "emulator-key", "base_url": f"{running.base_url}/runware"}}
     model = BY_KEY["runware-eleven-music"]
     params = {"positivePrompt": "Warm lo-fi beat", "numberResults": 2, "outputFormat": "FLAC", "duration": 40}
-    gen = services.start_generation(project=project, user=alice, model=model, params=params)
+    gen = start_generation(project=project, user=alice, model=model, params=params)
 
     def finished():
         gen.refresh_from_db()

@@ -109,7 +109,7 @@ class Sweeper:
         self.sent = 0
 
     def _run(self) -> None:
-        from studio.actors import sweep
+        from studio.jobs.actors import sweep
 
         while not self._stop.wait(self.every):
             try:

@@ -13,11 +13,11 @@ from collections import Counter
 import pytest
 from django.core.files.storage import default_storage
 
-from studio import services
 from studio.catalog import BY_KEY
+from studio.jobs.services import start_generation
 from studio.models import Generation
 
-from .conftest import Sweeper, wait_until
+from tests.faults.conftest import Sweeper, wait_until
 
 pytestmark = pytest.mark.faults
 
@@ -42,7 +42,7 @@ def start_jobs(project, user, count: int) -> list[int]:
     ids = []
     for i in range(count):
         model = MODELS[i % len(MODELS)]
-        gen = services.start_generation(
+        gen = start_generation(
             project=project, user=user, model=model, params={model.spec.prompt_param: f"Fault run track {i}"}
         )
         ids.append(gen.pk)

@@ -109,7 +109,7 @@ def broker_kind(request):
 @pytest.fixture
 def sending_broker(broker_kind, monkeypatch):
     """Point the actors this process sends (the web side) at the broker under test."""
-    from studio import actors
+    from studio.jobs import actors
 
     broker, url = make_broker(broker_kind)
     broker.declare_queue(actors.QUEUE)

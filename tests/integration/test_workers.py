@@ -102,7 +102,7 @@ def test_sigterm_hands_waiting_steps_to_the_next_worker(alice_client, project, e
 
 
 def test_one_scheduler_runs_and_a_second_one_finds_the_lock_taken(tmp_path):
-    from .conftest import ROOT, make_broker
+    from tests.integration.conftest import ROOT, make_broker
 
     broker, url = make_broker("redis")
     broker.close()
@@ -134,7 +134,7 @@ def test_a_worker_beside_the_scheduler_runs_all_it_is_sent_and_dead_letters_noth
     """The scheduler sends the sweep (every few seconds here) and its library's `heartbeat` (every
     minute): the worker must know both actors. Runs until a heartbeat has been handled (up to a
     minute and a quarter), then reads both logs and the broker's dead letters."""
-    from .conftest import ROOT, Workers, database_url, make_broker
+    from tests.integration.conftest import ROOT, Workers, database_url, make_broker
 
     broker, url = make_broker("redis")
     broker.client.flushdb()

@@ -8,7 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import BaseCommand
 
-from studio import embedded, services
+from studio.ops import embedded
+from studio.teams.services import create_project
 
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo"
@@ -40,7 +41,7 @@ class Command(BaseCommand):
         if created:
             user.set_password(DEMO_PASSWORD)
             user.save()
-            services.create_project(owner=user, name="Demo project", description="Try a prompt.")
+            create_project(owner=user, name="Demo project", description="Try a prompt.")
         self.stdout.write(
             f"Audio Studio: sign in at http://{addrport}/ as "
             f"{DEMO_USERNAME} / {DEMO_PASSWORD}"

@@ -1,0 +1,58 @@
+"""Provider callbacks. Authenticated by the generation's own secret in the URL (compared in
+constant time) and, where the provider signs, by its signature. The handler only records and
+nudges; downloads happen in the worker. Repeats are harmless."""
+
+import logging
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils.crypto import constant_time_compare
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from providers.base import CallbackRejected, ProviderError
+from studio.catalog import BY_KEY
+from studio.jobs import actors, pipeline
+from studio.jobs.adapters import get_adapter
+from studio.models import Generation
+
+log = logging.getLogger(__name__)
+MAX_CALLBACK_BYTES = 256 * 1024
+
+
+def _not_found() -> HttpResponse:
+    return JsonResponse({"error": "not found"}, status=404)
+
+
+@csrf_exempt  # providers cannot send our CSRF token; the per-generation secret stands in for it
+@require_POST
+def provider_callback(request: HttpRequest, provider: str, generation_id: int, token: str) -> HttpResponse:
+    gen = Generation.objects.filter(pk=generation_id).only("pk", "model_key", "callback_token", "external_id").first()
+    model = BY_KEY.get(gen.model_key) if gen else None
+    if gen is None or model is None or model.provider != provider:
+        return _not_found()
+    if not constant_time_compare(token, gen.callback_token):
+        return _not_found()
+    declared = request.headers.get("Content-Length") or "0"
+    if not declared.isdigit():
+        return JsonResponse({"error": "bad Content-Length"}, status=400)
+    if int(declared) > MAX_CALLBACK_BYTES:
+        return JsonResponse({"error": "body too large"}, status=413)
+    body = request.read(MAX_CALLBACK_BYTES + 1)
+    if len(body) > MAX_CALLBACK_BYTES:
+        return JsonResponse({"error": "body too large"}, status=413)
+    adapter = get_adapter(provider)
+    try:
+        job = adapter.parse_callback(request.headers, body)
+    except CallbackRejected as exc:
+        log.warning("callback for generation %s rejected: %s", gen.pk, exc.message)
+        return JsonResponse({"error": exc.message}, status=400)
+    except ProviderError as exc:  # readable but not a status we know: answer 2xx, poll decides
+        log.warning("callback for generation %s unreadable: %s", gen.pk, exc.message)
+        job = None
+    if job is not None and job.external_id and gen.external_id and job.external_id != gen.external_id:
+        return JsonResponse({"error": "not this job"}, status=400)
+    if job is not None:
+        step = pipeline.handle_callback(gen.pk, job, trusted=not adapter.callbacks_are_hints)
+        if step is not None:
+            actors.send(step)
+    return JsonResponse({"ok": True})
