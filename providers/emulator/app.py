@@ -1,6 +1,6 @@
 """The emulator as one WSGI application: shared state, plus a provider module per mount point.
 
-    /pixazo/...      the Pixazo gateway (pixazo.py)
+    /pixazo/...      the Pixazo gateway (providers/pixazo/emulator.py)
     /_emulator/...   configuration, reset and counters for tests (admin.py)
 """
 
@@ -36,9 +36,9 @@ def _provider_classes() -> list[type]:
     classes = []
     for name in PROVIDER_MODULES:
         try:
-            module = importlib.import_module(f"{__package__}.{name}")
+            module = importlib.import_module(f"providers.{name}.emulator")
         except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{name}":
+            if exc.name != f"providers.{name}.emulator":
                 raise
             continue
         classes.append(module.API)

@@ -20,7 +20,10 @@ from providers.base import Adapter, ProviderDown
 from providers.pixazo import Pixazo
 from providers.runware import Runware
 
-from . import test_aimlapi, test_apiframe, test_pixazo, test_runware
+from .aimlapi import test_adapter as test_aimlapi
+from .apiframe import test_adapter as test_apiframe
+from .pixazo import test_adapter as test_pixazo
+from .runware import test_adapter as test_runware
 
 
 @dataclass(frozen=True)

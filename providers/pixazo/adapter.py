@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .base import (
+from ..base import (
     Adapter,
     JobState,
     Media,

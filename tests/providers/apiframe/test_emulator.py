@@ -16,8 +16,8 @@ import pytest
 from providers.apiframe import Apiframe
 from providers.base import CallbackRejected, State
 
-from ..conftest import wait_for
-from .callbacks import receiver_fixture
+from ...conftest import wait_for
+from ..emulator.callbacks import receiver_fixture
 
 SUBMIT = "/apiframe/v2/music/generate"
 JOBS = "/apiframe/v2/jobs/"

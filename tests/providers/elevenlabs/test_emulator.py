@@ -21,9 +21,9 @@ from providers.elevenlabs import ElevenLabs
 from providers.emulator import Emulator
 from providers.emulator.audio import render
 from providers.emulator.config import ConfigError
-from providers.emulator.elevenlabs import VOICES, ogg_opus_silence, wav_payload
+from providers.elevenlabs.emulator import VOICES, ogg_opus_silence, wav_payload
 
-from ..conftest import wait_for
+from ...conftest import wait_for
 
 MOUNT = "/elevenlabs"
 VOICE_ID = "JBFqnCBsd6RMkjVDRZzb"

@@ -15,7 +15,7 @@ import httpx
 import pytest
 import respx
 
-from providers.apiframe import Apiframe, sign
+from providers.apiframe.adapter import Apiframe, sign
 from providers.base import (
     AuthFailed,
     CallbackRejected,

@@ -19,7 +19,7 @@ from providers.base import (
     ProviderDown,
     RateLimited,
 )
-from providers.elevenlabs import ElevenLabs, Voice
+from providers.elevenlabs.adapter import ElevenLabs, Voice
 
 BASE_URL = "https://elevenlabs.test"
 API_KEY = "xi-test-key"

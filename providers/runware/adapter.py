@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .base import (
+from ..base import (
     Adapter,
     AuthFailed,
     InvalidRequest,

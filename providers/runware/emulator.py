@@ -31,14 +31,14 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from .audio import Audio, render
-from .jobs import Job, job_timings
-from .markers import Markers, UnknownMarker, read_markers
-from .webhooks import WebhookPlan
-from .wsgi import BadJSON, Request, Response, json_response
+from providers.emulator.audio import Audio, render
+from providers.emulator.jobs import Job, job_timings
+from providers.emulator.markers import Markers, UnknownMarker, read_markers
+from providers.emulator.webhooks import WebhookPlan
+from providers.emulator.wsgi import BadJSON, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from .app import Emulator
+    from providers.emulator.app import Emulator
 
 FORBIDDEN_KEY = "forbidden"  # a key the emulator always answers 403 for
 MODEL_ID = "elevenlabs:1@1"

@@ -14,8 +14,8 @@ from providers.emulator import Emulator, start_emulator
 from providers.emulator.audio import parse_output_format, render
 from providers.emulator.config import ConfigError
 
-from ..conftest import wait_for
-from .callbacks import receiver_fixture
+from ...conftest import wait_for
+from ..emulator.callbacks import receiver_fixture
 
 MUSIC = "/pixazo/elevenlabs-music-api-368/v1/elevenlabs-music-api-request"
 SPEECH = "/pixazo/eleven-v3-alpha-954/v1/eleven-v3-alpha-request"

@@ -20,15 +20,15 @@ import mutagen.oggvorbis
 import pytest
 
 from providers.base import State
-from providers.emulator.runware import PRICE_PER_SECOND, _sndfile, flac_bytes
+from providers.runware.emulator import PRICE_PER_SECOND, _sndfile, flac_bytes
 from providers.emulator.audio import render
 from providers.runware import Runware
 from studio import services
 from studio.catalog import BY_KEY
 from studio.models import Generation
 
-from ..conftest import wait_for
-from .callbacks import receiver_fixture
+from ...conftest import wait_for
+from ..emulator.callbacks import receiver_fixture
 
 ENDPOINT = "/runware"
 AUTH_HEADERS = KEY = {"Authorization": "Bearer test-key"}

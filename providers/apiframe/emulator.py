@@ -22,14 +22,14 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 
-from .audio import AudioSpec
-from .jobs import Job, Phase, job_timings, uuid7
-from .markers import UnknownMarker, read_markers
-from .webhooks import WebhookDispatcher, WebhookPlan
-from .wsgi import BadJSON, Request, Response, json_response
+from providers.emulator.audio import AudioSpec
+from providers.emulator.jobs import Job, Phase, job_timings, uuid7
+from providers.emulator.markers import UnknownMarker, read_markers
+from providers.emulator.webhooks import WebhookDispatcher, WebhookPlan
+from providers.emulator.wsgi import BadJSON, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from .app import Emulator
+    from providers.emulator.app import Emulator
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from .base import (
+from ..base import (
     Adapter,
     JobState,
     Media,

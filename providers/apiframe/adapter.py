@@ -15,7 +15,7 @@ from urllib.parse import quote
 
 import httpx
 
-from .base import (
+from ..base import (
     Adapter,
     CallbackRejected,
     JobState,

@@ -11,14 +11,14 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
-from .audio import AudioSpec, parse_output_format
-from .jobs import Job, Phase, job_timings, uuid7
-from .markers import Markers, UnknownMarker, read_markers
-from .webhooks import WebhookPlan
-from .wsgi import BadJSON, Request, Response, error_response, json_response, not_found
+from providers.emulator.audio import AudioSpec, parse_output_format
+from providers.emulator.jobs import Job, Phase, job_timings, uuid7
+from providers.emulator.markers import Markers, UnknownMarker, read_markers
+from providers.emulator.webhooks import WebhookPlan
+from providers.emulator.wsgi import BadJSON, Request, Response, error_response, json_response, not_found
 
 if TYPE_CHECKING:
-    from .app import Emulator
+    from providers.emulator.app import Emulator
 
 AUTH_HEADER = "Ocp-Apim-Subscription-Key"
 FORBIDDEN_KEY = "forbidden"  # a key the emulator always answers 403 for

@@ -15,13 +15,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
-from .audio import AudioSpec
-from .jobs import Job, Phase, job_timings
-from .markers import Markers, UnknownMarker, read_markers
-from .wsgi import BadJSON, Request, Response, json_response
+from providers.emulator.audio import AudioSpec
+from providers.emulator.jobs import Job, Phase, job_timings
+from providers.emulator.markers import Markers, UnknownMarker, read_markers
+from providers.emulator.wsgi import BadJSON, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from .app import Emulator
+    from providers.emulator.app import Emulator
 
 GENERATE_PATH = "/v2/generate/audio"
 MEDIA_PATH = re.compile(r"^/media/(?P<generation_id>[^/]+)/(?P<file_name>[^/]+)$")

@@ -19,7 +19,7 @@ from urllib.parse import quote
 
 import httpx
 
-from .base import (
+from ..base import (
     Adapter,
     AudioBody,
     InvalidRequest,

@@ -1,5 +1,6 @@
-"""Fixtures every emulator test module shares: one emulator per module, started with the module's
-`FAST` timings, reset before each test, and a client that sends the module's `AUTH_HEADERS`."""
+"""Fixtures the emulator tests share (each provider's `test_emulator.py`, and `emulator/`): one
+emulator per module, started with the module's `FAST` timings, reset before each test, and a
+client that sends the module's `AUTH_HEADERS`. The adapter tests mock HTTP with respx instead."""
 
 import httpx
 import pytest

@@ -23,13 +23,13 @@ import time
 from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
-from .audio import Audio, parse_output_format, render
-from .jobs import uuid7
-from .markers import Markers, UnknownMarker, read_markers
-from .wsgi import BadJSON, Request, Response, json_response
+from providers.emulator.audio import Audio, parse_output_format, render
+from providers.emulator.jobs import uuid7
+from providers.emulator.markers import Markers, UnknownMarker, read_markers
+from providers.emulator.wsgi import BadJSON, Request, Response, json_response
 
 if TYPE_CHECKING:
-    from .app import Emulator
+    from providers.emulator.app import Emulator
 
 AUTH_HEADER = "xi-api-key"
 FORBIDDEN_KEY = "forbidden"  # a key the emulator always answers 403 for
