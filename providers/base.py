@@ -165,11 +165,11 @@ def make_client(*, base_url: str, headers: Mapping[str, str], timeout: float = 3
 class Adapter:
     """One hosted API. Subclasses say only what is peculiar to their provider."""
 
-    name: str = ""  # settings key, e.g. "pixazo"
+    # What the API is; providers/registry.py reads these, so each is said here only.
     label: str = ""  # shown to users, e.g. "Pixazo"
-    synchronous = False  # True when submit's answer is the audio itself
+    synchronous = False  # True when the answer is the audio itself (generate_audio, no submit/status)
     accepts_callbacks = False  # True when the API can call us back
-    callbacks_are_hints = True  # unsigned callbacks only nudge a status request
+    signs_callbacks = False  # True when callbacks carry a signature we check: trusted as they stand
     client_names_job = False  # True when submit uses `client_ref` as the job's id: resubmitting is safe
     timeout = 30.0
 

@@ -9,6 +9,8 @@ from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
+from providers import registry
+
 from .catalog import CatalogModel
 from .models import Generation, Membership, Project, Role, ShareLink, Tag, Track
 from .transitions import log_move
@@ -51,10 +53,9 @@ def check_pending_limit(*, user) -> None:
 def cancel_generation(*, generation: Generation) -> bool:
     """Stop following a pending job. The provider may still finish (and charge for) it."""
     from .catalog import BY_KEY
-    from .provider_clients import get_adapter
     from .transitions import move
 
-    label = get_adapter(BY_KEY[generation.model_key].provider).label
+    label = registry.label(BY_KEY[generation.model_key].provider)
     started = bool(generation.external_id) or generation.state == Generation.State.SUBMITTING
     note = f"{label} may still charge for it: it had already accepted the job." if started else "Nothing was sent."
     return move(generation.pk, Generation.State.CANCELLED, reason="cancelled by the user", status_detail=f"Cancelled. {note}")

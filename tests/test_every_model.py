@@ -3,6 +3,7 @@ synchronous body) and stores a playable file that matches what the emulator serv
 
 import pytest
 
+from providers import registry
 from studio import services
 from studio.catalog import MODELS
 from studio.models import Generation
@@ -49,14 +50,12 @@ ERRORS = [
 @pytest.mark.parametrize(("marker", "message"), ERRORS, ids=[marker for marker, _ in ERRORS])
 @pytest.mark.parametrize("model", MODELS, ids=lambda m: m.key)
 def test_every_model_ends_a_refused_job_with_a_plain_reason(project, alice, emulator, worker, model, marker, message):
-    from studio.provider_clients import get_adapter
-
     params = minimal_params(model)
     params[model.spec.prompt_param] += f" [emulate:{marker}]"
     gen = services.start_generation(project=project, user=alice, model=model, params=params)
 
     wait_for(lambda: gen.refresh_from_db() or gen.state == S.FAILED, timeout=30)
-    assert gen.error.startswith(message.format(label=get_adapter(model.provider).label)), gen.error
+    assert gen.error.startswith(message.format(label=registry.label(model.provider))), gen.error
     assert "Traceback" not in gen.error
     assert not gen.tracks.exists()
 

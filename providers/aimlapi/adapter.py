@@ -43,7 +43,6 @@ OUT_OF_CREDIT_WORDS = ("credit", "balance", "top up")
 
 
 class AimlApi(Adapter):
-    name = "aimlapi"
     label = "AI/ML API"
 
     def auth_headers(self) -> dict[str, str]:

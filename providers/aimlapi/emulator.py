@@ -203,10 +203,9 @@ def forced_error(status: int) -> Response:
 
 
 class AimlApiAPI:
-    name = "aimlapi"
-
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, name: str) -> None:
         self.emulator = emulator
+        self.name = name  # its key in providers/registry.py: where it is mounted, whose jobs are its own
 
     def handle(self, request: Request) -> Response:
         if request.path == GENERATE_PATH and request.method == "POST":

@@ -61,10 +61,9 @@ def sign(api_key: str, body: bytes) -> str:
 
 
 class Apiframe(Adapter):
-    name = "apiframe"
     label = "Apiframe"
     accepts_callbacks = True
-    callbacks_are_hints = False  # every callback is verified against the key's signature
+    signs_callbacks = True  # every callback is verified against the key's signature
     # `client_ref` goes out as the Idempotency-Key: for 24 hours a resubmit answers the same job.
     client_names_job = True
 

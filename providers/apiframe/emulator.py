@@ -254,10 +254,9 @@ class SignedWebhookDispatcher(WebhookDispatcher):
 
 
 class ApiframeAPI:
-    name = "apiframe"
-
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, name: str) -> None:
         self.emulator = emulator
+        self.name = name  # its key in providers/registry.py: where it is mounted, whose jobs are its own
         self._lock = threading.Lock()
         self._submissions: dict[str, Submission] = {}
         self._idempotent: dict[tuple[str, str], str] = {}  # (API key, Idempotency-Key) → job id

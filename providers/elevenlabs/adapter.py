@@ -114,7 +114,6 @@ class Call:
 
 
 class ElevenLabs(Adapter):
-    name = "elevenlabs"
     label = "ElevenLabs"
     synchronous = True
     timeout = 300.0  # the whole audio arrives in the answer; long texts take minutes

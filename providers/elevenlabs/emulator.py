@@ -417,10 +417,9 @@ def _ogg_crc_table() -> list[int]:
 
 
 class ElevenLabsAPI:
-    name = "elevenlabs"
-
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, name: str) -> None:
         self.emulator = emulator
+        self.name = name  # its key in providers/registry.py: where it is mounted, whose jobs are its own
         self._lock = threading.Lock()
         self._running: dict[str, int] = {}  # generations in flight, per API key
 

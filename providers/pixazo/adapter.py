@@ -36,7 +36,6 @@ STATES = {
 
 
 class Pixazo(Adapter):
-    name = "pixazo"
     label = "Pixazo"
     accepts_callbacks = True
 

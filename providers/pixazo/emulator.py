@@ -180,10 +180,9 @@ def _plain(wall: float) -> str:
 
 
 class PixazoAPI:
-    name = "pixazo"
-
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, name: str) -> None:
         self.emulator = emulator
+        self.name = name  # its key in providers/registry.py: where it is mounted, whose jobs are its own
 
     def handle(self, request: Request) -> Response:
         if request.method == "POST" and request.path in SUBMIT_ROUTES:

@@ -114,10 +114,8 @@ class TaskAlreadyExists(ProviderError):
 
 
 class Runware(Adapter):
-    name = "runware"
     label = "Runware"
-    accepts_callbacks = True
-    callbacks_are_hints = True  # unsigned, one call per result: a poll tells the whole task
+    accepts_callbacks = True  # unsigned, one call per result: each only nudges a poll of the whole task
     client_names_job = True  # we name the task (taskUUID), so resubmitting after a lost answer is safe
 
     def __init__(self, *, api_key: str, base_url: str):

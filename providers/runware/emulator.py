@@ -365,10 +365,9 @@ def requested_seconds(params: dict) -> int:
 
 
 class RunwareAPI:
-    name = "runware"
-
-    def __init__(self, emulator: Emulator) -> None:
+    def __init__(self, emulator: Emulator, name: str) -> None:
         self.emulator = emulator
+        self.name = name  # its key in providers/registry.py: where it is mounted, whose jobs are its own
         self._submit_lock = threading.Lock()  # one job per taskUUID, even for concurrent repeats
 
     def handle(self, request: Request) -> Response:

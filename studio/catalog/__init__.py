@@ -1,13 +1,16 @@
 """The models the studio offers: who serves them, what kind of audio they make and the
 parameters they take (ranges and choices exactly as the provider specs give them).
 
-Each provider's models live in their own module beside this one."""
+Each provider's models live in their own module beside this one, named by its registry key."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib import import_module
 
 from django.conf import settings
+
+from providers.registry import PROVIDERS
 
 from ..params import Choice, ParamSpec
 
@@ -38,7 +41,7 @@ class CatalogModel:
     key: str  # stable id stored on generations
     label: str
     kind: str
-    provider: str  # adapter name, also the settings key
+    provider: str  # its key in providers/registry.py, also the settings key
     provider_model: str  # the provider's own model id
     spec: ParamSpec
     description: str = ""
@@ -49,25 +52,11 @@ class CatalogModel:
         return KIND_LABELS[self.kind]
 
 
-def _collect() -> tuple[CatalogModel, ...]:
-    """Every provider module's MODELS, in the order of PROVIDER_MODULES."""
-    from importlib import import_module
-
-    models = []
-    for name in PROVIDER_MODULES:
-        try:
-            module = import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
-        models.extend(module.MODELS)
-    return tuple(models)
-
-
-# One module per provider API, each with a MODELS tuple.
-PROVIDER_MODULES = ("pixazo", "aimlapi", "elevenlabs", "apiframe", "runware")
-MODELS: tuple[CatalogModel, ...] = _collect()
+# Every provider's MODELS, from studio/catalog/<key>.py for each key of providers/registry.py,
+# in the registry's order. Imported here, below CatalogModel, because those modules build on it.
+MODELS: tuple[CatalogModel, ...] = tuple(
+    model for key in PROVIDERS for model in import_module(f"{__name__}.{key}").MODELS
+)
 BY_KEY = {m.key: m for m in MODELS}
 
 

@@ -28,6 +28,7 @@ from providers.base import (
     State,
     Submitted,
 )
+from providers.registry import PROVIDERS
 
 BASE_URL = "https://api.apiframe.test"
 API_KEY = "afk_test_0123456789"
@@ -180,11 +181,12 @@ def test_status_request_gets_the_job_with_the_api_key(adapter, api):
 
 
 def test_adapter_is_registered_for_verified_callbacks():
-    assert Apiframe.name == "apiframe"
-    assert Apiframe.label == "Apiframe"
-    assert Apiframe.accepts_callbacks is True
-    assert Apiframe.callbacks_are_hints is False
-    assert Apiframe.synchronous is False
+    apiframe = PROVIDERS["apiframe"]
+    assert apiframe.adapter is Apiframe
+    assert apiframe.label == "Apiframe"
+    assert apiframe.accepts_callbacks is True
+    assert apiframe.signs_callbacks is True
+    assert apiframe.synchronous is False
     assert Apiframe.client_names_job is True  # the Idempotency-Key makes a resubmit the same job
 
 

@@ -25,6 +25,7 @@ from providers.base import (
     RateLimited,
     State,
 )
+from providers.registry import PROVIDERS
 from providers.runware import Runware
 
 BASE_URL = "https://runware.test/v1"
@@ -639,8 +640,8 @@ def test_an_unreadable_status_answer_is_provider_down(adapter, api, response):
 
 
 def test_runware_callbacks_are_accepted_but_only_as_hints():
-    assert Runware.accepts_callbacks is True
-    assert Runware.callbacks_are_hints is True  # unsigned: the studio confirms with getResponse
+    assert PROVIDERS["runware"].accepts_callbacks is True
+    assert PROVIDERS["runware"].signs_callbacks is False  # unsigned: the studio confirms with getResponse
 
 
 @pytest.mark.parametrize("body", [{"data": [success()]}, success()], ids=["envelope", "bare-item"])
