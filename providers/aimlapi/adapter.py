@@ -57,7 +57,7 @@ class AimlApi(Adapter):
         generation_id = (body.get("id") or body.get("generation_id")) if isinstance(body, dict) else None
         if not isinstance(generation_id, str) or not generation_id:
             # A 2xx means the job was taken: without its id we cannot follow it, nor resubmit safely.
-            raise ProviderDown("the submit answer has no generation id", provider=self.label, maybe_accepted=True)
+            raise self.unreadable("the submit answer has no generation id", maybe_accepted=True)
         return Submitted(external_id=generation_id, state=self._finished_at_submit(body, generation_id))
 
     def status(self, external_id: str) -> JobState:
@@ -95,13 +95,13 @@ class AimlApi(Adapter):
 
     def _job_state(self, body: Any, external_id: str) -> JobState:
         if not isinstance(body, dict):
-            raise ProviderDown("the status answer is not an object", provider=self.label)
+            raise self.unreadable("the status answer is not an object")
         state = self.state_for(str(body.get("status") or "").lower(), STATES)
         media: tuple[Media, ...] = ()
         if state is State.SUCCEEDED:
             media = tuple(_media(f) for f in _audio_files(body.get("audio_file")))
             if not media:
-                raise ProviderDown("completed without an audio_file url", provider=self.label)
+                raise self.unreadable("completed without an audio_file url")
         return JobState(
             state=state,
             external_id=str(body.get("id") or external_id),

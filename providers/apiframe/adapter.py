@@ -18,6 +18,7 @@ import httpx
 from ..base import (
     Adapter,
     CallbackRejected,
+    ErrorKind,
     JobState,
     Media,
     ProviderDown,
@@ -81,7 +82,7 @@ class Apiframe(Adapter):
         job_id = answer.get("jobId") if isinstance(answer, dict) else None
         if not isinstance(job_id, str) or not job_id:
             # A 2xx means Apiframe took the job: without its id we cannot follow it, nor resubmit safely.
-            raise ProviderDown("the submit answer has no jobId", provider=self.label, maybe_accepted=True)
+            raise self.unreadable("the submit answer has no jobId", maybe_accepted=True)
         # Almost always QUEUED; an idempotent replay may say more, but only the job document has the result.
         return Submitted(external_id=job_id)
 
@@ -89,7 +90,7 @@ class Apiframe(Adapter):
         response = self.request("GET", f"/v2/jobs/{quote(external_id, safe='')}")
         body = self.json(response)
         if not isinstance(body, dict):
-            raise ProviderDown("the job answer is not an object", provider=self.label)
+            raise self.unreadable("the job answer is not an object")
         return self._job_state(body, job_id=body.get("id") or external_id)
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> JobState:
@@ -126,14 +127,14 @@ class Apiframe(Adapter):
         if given[:7].lower() == "sha256=":  # the SDK's preferred form; the docs send bare hex
             given = given[7:]
         if not given:
-            raise CallbackRejected("the callback is not signed", provider=self.label)
+            raise CallbackRejected("the callback is not signed", provider=self.label, kind=ErrorKind.AUTH)
         given_bytes = given.lower().encode("utf-8", "replace")
         matches = [
             hmac.compare_digest(hmac.new(secret, body, hashlib.sha256).hexdigest().encode(), given_bytes)
             for secret in signing_secrets(self.api_key)
         ]
         if not any(matches):
-            raise CallbackRejected("the callback signature does not match", provider=self.label)
+            raise CallbackRejected("the callback signature does not match", provider=self.label, kind=ErrorKind.AUTH)
 
     def _job_state(self, body: dict, *, job_id: Any, event: str = "") -> JobState:
         status = str(body.get("status") or "").upper()
@@ -143,7 +144,7 @@ class Apiframe(Adapter):
         if state is State.SUCCEEDED:
             media = media_in(body.get("result"))
             if not media:
-                raise ProviderDown("COMPLETED without result.tracks[].audioUrl", provider=self.label)
+                raise self.unreadable("COMPLETED without result.tracks[].audioUrl")
         error = ""
         if state is State.FAILED:
             fallback = "the job was cancelled" if status == "CANCELLED" else "generation failed"

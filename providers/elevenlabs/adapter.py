@@ -28,6 +28,7 @@ from ..base import (
     ProviderDown,
     ProviderError,
     Submitted,
+    failure_kind,
 )
 
 # The catalog's provider_model values: which endpoint a generation calls.
@@ -147,7 +148,7 @@ class ElevenLabs(Adapter):
         body = self.json(self.request("GET", "/v1/voices"))
         entries = body.get("voices") if isinstance(body, dict) else None
         if not isinstance(entries, list):
-            raise ProviderDown("the voices answer has no voices list", provider=self.label)
+            raise self.unreadable("the voices answer has no voices list")
         voices = []
         for entry in entries:
             if not isinstance(entry, dict):
@@ -201,17 +202,15 @@ class ElevenLabs(Adapter):
         try:
             response = self.client.send(request, stream=True)
         except httpx.HTTPError as exc:
-            raise self._transport_failure(exc) from exc
+            raise self.transport_failure(exc) from exc
         try:
             if not response.is_success:
                 try:
                     response.read()  # the error document, to say what went wrong
                 except httpx.HTTPError as exc:
-                    raise ProviderDown(
-                        f"HTTP {response.status_code} with an unreadable body",
-                        provider=self.label,
-                        status_code=response.status_code,
-                    ) from exc
+                    # Its words were lost on the way; the status (and any Retry-After) still tell.
+                    retry_after = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
+                    raise self.error_for(httpx.Response(response.status_code, headers=retry_after)) from exc
                 raise self.error_for(response)
             yield response
         finally:
@@ -225,18 +224,9 @@ class ElevenLabs(Adapter):
             raise ProviderDown(
                 f"the audio stopped arriving ({type(exc).__name__})",
                 provider=self.label,
-                status_code=response.status_code,
+                kind=failure_kind(exc),
                 maybe_accepted=True,
             ) from exc
-
-    def _transport_failure(self, exc: httpx.HTTPError) -> ProviderDown:
-        if isinstance(exc, httpx.ConnectError):
-            return ProviderDown(f"could not connect ({exc})", provider=self.label)
-        if isinstance(exc, httpx.TimeoutException):
-            # A connect or pool timeout never reached ElevenLabs; a read or write timeout may have.
-            sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-            return ProviderDown("no answer in time", provider=self.label, maybe_accepted=sent)
-        return ProviderDown(f"connection failed ({type(exc).__name__})", provider=self.label)
 
 
 def _codec_and_rate(output_format: str) -> tuple[str, int]:

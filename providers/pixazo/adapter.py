@@ -56,7 +56,7 @@ class Pixazo(Adapter):
         request_id = body.get("request_id") if isinstance(body, dict) else None
         if not isinstance(request_id, str) or not request_id:
             # A 2xx means Pixazo took the job: without its id we cannot follow it, nor resubmit safely.
-            raise ProviderDown("the submit answer has no request_id", provider=self.label, maybe_accepted=True)
+            raise self.unreadable("the submit answer has no request_id", maybe_accepted=True)
         return Submitted(external_id=request_id)  # its status is always QUEUED; polling tells the rest
 
     def status(self, external_id: str) -> JobState:
@@ -68,7 +68,7 @@ class Pixazo(Adapter):
 
     def _job_state(self, body: Any) -> JobState:
         if not isinstance(body, dict):
-            raise ProviderDown("the status answer is not an object", provider=self.label)
+            raise self.unreadable("the status answer is not an object")
         status = str(body.get("status") or "").upper()
         state = self.state_for(status, STATES)
         media: tuple[Media, ...] = ()
@@ -79,7 +79,7 @@ class Pixazo(Adapter):
                 urls = [urls]
             urls = [u for u in urls or [] if isinstance(u, str) and u]
             if not urls:
-                raise ProviderDown("COMPLETED without a media_url", provider=self.label)
+                raise self.unreadable("COMPLETED without a media_url")
             content_type = output.get("media_type") or "" if isinstance(output, dict) else ""
             media = tuple(Media(url=u, content_type=str(content_type)) for u in urls)
         error = ""

@@ -23,6 +23,7 @@ import httpx
 from ..base import (
     Adapter,
     AuthFailed,
+    ErrorKind,
     InvalidRequest,
     JobState,
     Media,
@@ -106,11 +107,17 @@ class Envelope:
 
 
 class GenerationFailed(ProviderError):
-    """The answer says the task ran and failed: the job is over, whatever the HTTP status."""
+    """The answer says the task ran and failed: the job is over, whatever the HTTP status.
+    Never leaves the adapter: submit and status report it as a failed job."""
+
+    kind = ErrorKind.INVALID  # Runware will not make this audio: asking again does not help
 
 
 class TaskAlreadyExists(ProviderError):
-    """A repeated submit of a taskUUID Runware already has: the same task, already accepted."""
+    """A repeated submit of a taskUUID Runware already has: the same task, already accepted.
+    Never leaves the adapter: submit answers with the task."""
+
+    kind = ErrorKind.INVALID  # a conflict, as any 409
 
 
 class Runware(Adapter):
@@ -140,16 +147,14 @@ class Runware(Adapter):
             return Submitted(external_id=task_uuid, state=self._failed(task_uuid, failed.message))
         envelope = Envelope.parse(self.json(response, accepted=True))
         if envelope is None:
-            raise ProviderDown("the submit answer is not a task envelope", provider=self.label, maybe_accepted=True)
+            raise self.unreadable("the submit answer is not a task envelope", maybe_accepted=True)
         ours = envelope.for_task(task_uuid)
         if ours.errors and not ours.data:
             if all(e.status == "error" for e in ours.errors):  # it ran already, and failed
                 return Submitted(external_id=task_uuid, state=self._job_state(task_uuid, ours, raw=envelope))
             raise self._error_from_codes(ours.errors, status_code=response.status_code)
         if not ours.data:
-            raise ProviderDown(
-                "the submit answer does not acknowledge the task", provider=self.label, maybe_accepted=True
-            )
+            raise self.unreadable("the submit answer does not acknowledge the task", maybe_accepted=True)
         self._remember(task_uuid, task.get("numberResults", 1))
         try:
             state = self._job_state(task_uuid, ours, raw=envelope)
@@ -198,14 +203,14 @@ class Runware(Adapter):
             return self._failed(external_id, failed.message)
         envelope = Envelope.parse(self.json(response))
         if envelope is None:
-            raise ProviderDown("the getResponse answer is not a task envelope", provider=self.label)
+            raise self.unreadable("the getResponse answer is not a task envelope")
         return self._job_state(external_id, envelope.for_task(external_id), raw=envelope)
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> JobState:
         """One result of the task (webhooks come once per result): a hint to poll, no more."""
         envelope = Envelope.parse(parse_json_bytes(body, provider=self.label))
         if envelope is None:
-            raise ProviderDown("the callback is not a task envelope", provider=self.label)
+            raise self.unreadable("the callback is not a task envelope")
         named = [d.get("taskUUID") for d in envelope.data] + [e.task_uuid for e in envelope.errors]
         task_uuid = next((str(t) for t in named if t), "")
         return self._job_state(task_uuid, envelope.for_task(task_uuid), raw=envelope)
@@ -227,7 +232,7 @@ class Runware(Adapter):
             elif status == "success" or (not status and item.get("audioURL")):
                 succeeded.append(item)
             elif status != "error":
-                raise ProviderDown(f"unknown status {status!r}", provider=self.label)
+                raise self.unreadable(f"unknown status {status!r}")
         failures = list(ours.errors)
         failures += [RunwareError.parse(d) for d in ours.data if str(d.get("status")).lower() == "error"]
         cost = _total_cost(ours.data)
@@ -247,7 +252,7 @@ class Runware(Adapter):
     def _media(self, item: dict) -> Media:
         url = item.get("audioURL")
         if not isinstance(url, str) or not url:
-            raise ProviderDown("a successful result has no audioURL", provider=self.label)
+            raise self.unreadable("a successful result has no audioURL")
         extension = urlsplit(url).path.rpartition(".")[2].lower()
         duration = item.get("duration")
         return Media(

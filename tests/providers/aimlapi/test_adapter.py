@@ -490,7 +490,7 @@ def test_5xx_is_provider_down_with_the_code_and_message(adapter, gateway, endpoi
     assert error.status_code == status_code
     assert error.retryable is True
     assert error.message == f"HTTP {status_code}: {message}"
-    assert error.user_message == f"AI/ML API is unavailable: HTTP {status_code}: {message}"
+    assert error.user_message == f"AI/ML API is unavailable (HTTP {status_code})"
 
 
 @ENDPOINTS

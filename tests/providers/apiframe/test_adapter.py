@@ -19,6 +19,7 @@ from providers.apiframe.adapter import Apiframe, sign
 from providers.base import (
     AuthFailed,
     CallbackRejected,
+    ErrorKind,
     InvalidRequest,
     JobState,
     Media,
@@ -451,7 +452,7 @@ def test_503_outage_is_provider_down_and_retryable(adapter, api):
     assert error.status_code == 503
     assert error.retryable is True
     assert error.maybe_accepted is False
-    assert error.user_message == "Apiframe is unavailable: HTTP 503: Service temporarily unavailable"
+    assert error.user_message == "Apiframe is unavailable (HTTP 503)"
 
 
 @ENDPOINTS
@@ -586,6 +587,7 @@ def test_unsigned_callback_is_rejected(adapter):
         adapter.parse_callback({"Content-Type": "application/json", "X-Webhook-Event": "completed"}, COMPLETED_BODY)
 
     assert "not signed" in caught.value.message
+    assert caught.value.kind is ErrorKind.AUTH
 
 
 @pytest.mark.parametrize(
@@ -602,8 +604,10 @@ def test_unsigned_callback_is_rejected(adapter):
 def test_wrongly_signed_callback_is_rejected(adapter, signature):
     headers = {"X-Webhook-Signature": signature, "X-Webhook-Event": "completed"}
 
-    with pytest.raises(CallbackRejected):
+    with pytest.raises(CallbackRejected) as caught:
         adapter.parse_callback(headers, COMPLETED_BODY)
+
+    assert caught.value.kind is ErrorKind.AUTH
 
 
 def test_signature_over_a_different_body_is_rejected(adapter):
@@ -633,8 +637,10 @@ def test_signature_header_is_found_whatever_its_case_and_hex_case(adapter):
     "body", [b"not json", b"", b"\xff\xfe\x00garbage", b"[1, 2]"], ids=["text", "empty", "bytes", "list"]
 )
 def test_correctly_signed_but_unreadable_body_is_rejected(adapter, body):
-    with pytest.raises(CallbackRejected):
+    with pytest.raises(CallbackRejected) as caught:
         adapter.parse_callback(signed(body), body)
+
+    assert caught.value.kind is ErrorKind.UNREADABLE
 
 
 def test_signed_callback_with_an_unknown_status_is_provider_down_not_trusted(adapter):

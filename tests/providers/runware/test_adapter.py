@@ -515,7 +515,7 @@ def test_server_and_capacity_errors_are_provider_down_and_retryable(adapter, api
 
     assert caught.value.status_code == code
     assert caught.value.retryable is True
-    assert caught.value.user_message == f"Runware is unavailable: HTTP {code}: Temporary capacity constraint."
+    assert caught.value.user_message == f"Runware is unavailable (HTTP {code})"
 
 
 @ENDPOINTS
