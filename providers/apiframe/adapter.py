@@ -21,7 +21,6 @@ from ..base import (
     ErrorKind,
     JobState,
     Media,
-    ProviderDown,
     State,
     Submitted,
     parse_json_bytes,

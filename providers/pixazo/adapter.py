@@ -14,7 +14,6 @@ from ..base import (
     Adapter,
     JobState,
     Media,
-    ProviderDown,
     State,
     Submitted,
     parse_json_bytes,
