@@ -1,5 +1,6 @@
-"""The Apiframe adapter against a mocked API (spec 003): exact requests, every status, every
-documented error, and signed webhooks.
+"""The Apiframe adapter against a mocked API (spec 003): exact requests, every status, the error
+answers peculiar to it, and signed webhooks. The key on every request, the common error statuses,
+unreadable answers and timeouts are the same for every adapter: tests/providers/test_contract.py.
 
 No test touches the network: respx answers every request and fails on any it does not know.
 """
@@ -17,7 +18,6 @@ import respx
 
 from providers.apiframe.adapter import Apiframe, sign
 from providers.base import (
-    AuthFailed,
     CallbackRejected,
     ErrorKind,
     InvalidRequest,
@@ -25,7 +25,6 @@ from providers.base import (
     Media,
     OutOfCredit,
     ProviderDown,
-    RateLimited,
     State,
     Submitted,
 )
@@ -170,17 +169,6 @@ def test_no_callback_url_sends_no_webhook_fields(adapter, api):
     assert "webhookUrl" not in body and "webhookEvents" not in body
 
 
-def test_status_request_gets_the_job_with_the_api_key(adapter, api):
-    route = mock_job(api, json=job("QUEUED"))
-
-    adapter.status(JOB_ID)
-
-    request = route.calls.last.request
-    assert request.method == "GET"
-    assert request.url == BASE_URL + JOB_PATH
-    assert request.headers["X-API-Key"] == API_KEY
-
-
 def test_adapter_is_registered_for_verified_callbacks():
     apiframe = PROVIDERS["apiframe"]
     assert apiframe.adapter is Apiframe
@@ -318,14 +306,8 @@ def test_progress_is_read_as_a_percentage_or_left_out(adapter, api, progress, ex
     assert adapter.status(JOB_ID).progress == expected
 
 
-# --- Documented error codes -------------------------------------------------------------------
+# --- Error answers peculiar to Apiframe -------------------------------------------------------
 
-
-CALLS = {
-    "submit": (mock_submit, lambda adapter: submit(adapter)),
-    "status": (mock_job, lambda adapter: adapter.status(JOB_ID)),
-}
-ENDPOINTS = pytest.mark.parametrize("endpoint", list(CALLS))
 
 VALIDATION_ERROR = {
     "error": "Invalid request body",
@@ -349,30 +331,6 @@ def test_400_validation_error_is_invalid_request_naming_the_field(adapter, api):
     assert error.user_message == f"Apiframe rejected the request: {error.message}"
 
 
-def test_400_for_a_malformed_job_id_is_invalid_request(adapter, api):
-    mock_job(api, 400, json={"error": "Invalid job id"})
-
-    with pytest.raises(InvalidRequest) as caught:
-        adapter.status(JOB_ID)
-
-    assert caught.value.message == "Invalid job id"
-
-
-@ENDPOINTS
-def test_401_is_auth_failed_naming_the_api_key(adapter, api, endpoint):
-    mock, call = CALLS[endpoint]
-    mock(api, 401, json={"error": "Invalid API key"})
-
-    with pytest.raises(AuthFailed) as caught:
-        call(adapter)
-
-    error = caught.value
-    assert error.status_code == 401
-    assert error.retryable is False
-    assert error.message == "Invalid API key"
-    assert error.user_message == "Apiframe rejected the API key"
-
-
 def test_402_is_out_of_credit_with_the_credit_numbers(adapter, api):
     mock_submit(api, 402, json=INSUFFICIENT_CREDITS)
 
@@ -386,29 +344,6 @@ def test_402_is_out_of_credit_with_the_credit_numbers(adapter, api):
     assert error.user_message == "Insufficient balance at Apiframe"
 
 
-@ENDPOINTS
-def test_403_is_auth_failed_with_the_api_message(adapter, api, endpoint):
-    mock, call = CALLS[endpoint]
-    mock(api, 403, json={"error": "API key is inactive"})
-
-    with pytest.raises(AuthFailed) as caught:
-        call(adapter)
-
-    error = caught.value
-    assert error.status_code == 403
-    assert error.user_message == "Apiframe refused access with this API key (API key is inactive)"
-
-
-def test_404_for_an_unknown_job_is_invalid_request(adapter, api):
-    mock_job(api, 404, json={"error": "Job not found"})
-
-    with pytest.raises(InvalidRequest) as caught:
-        adapter.status(JOB_ID)
-
-    assert caught.value.status_code == 404
-    assert caught.value.user_message == "Apiframe rejected the request: Job not found"
-
-
 def test_409_idempotency_conflict_is_invalid_request(adapter, api):
     mock_submit(api, 409, json={"error": "Idempotency-Key was already used with a different request body"})
 
@@ -419,62 +354,13 @@ def test_409_idempotency_conflict_is_invalid_request(adapter, api):
     assert "Idempotency-Key" in caught.value.user_message
 
 
-@ENDPOINTS
-def test_429_is_rate_limited_with_retry_after_from_the_header(adapter, api, endpoint):
-    mock, call = CALLS[endpoint]
-    mock(api, 429, json={"error": "Rate limit exceeded"}, headers={"Retry-After": "12"})
-
-    with pytest.raises(RateLimited) as caught:
-        call(adapter)
-
-    error = caught.value
-    assert error.retry_after == 12.0
-    assert error.retryable is True
-    assert error.user_message == "Apiframe is limiting requests; retrying"
-
-
-def test_429_without_retry_after_has_no_hint(adapter, api):
-    mock_submit(api, 429, json={"error": "Rate limit exceeded"})
-
-    with pytest.raises(RateLimited) as caught:
-        submit(adapter)
-
-    assert caught.value.retry_after is None
-
-
-def test_503_outage_is_provider_down_and_retryable(adapter, api):
-    mock_submit(api, 503, json={"error": "Service temporarily unavailable"})
-
-    with pytest.raises(ProviderDown) as caught:
-        submit(adapter)
-
-    error = caught.value
-    assert error.status_code == 503
-    assert error.retryable is True
-    assert error.maybe_accepted is False
-    assert error.user_message == "Apiframe is unavailable (HTTP 503)"
-
-
-@ENDPOINTS
-def test_500_with_a_non_json_body_is_still_provider_down(adapter, api, endpoint):
-    mock, call = CALLS[endpoint]
-    mock(api, 500, text="<html>upstream error</html>")
-
-    with pytest.raises(ProviderDown) as caught:
-        call(adapter)
-
-    assert caught.value.status_code == 500
-    assert "500" in caught.value.message
-
-
 # --- Malformed answers --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
     "answer",
-    [{"text": "Accepted"}, {"json": {"status": "QUEUED"}}, {"json": {"jobId": "", "status": "QUEUED"}},
-     {"json": {"jobId": 42}}, {"json": [ACCEPTED]}],
-    ids=["not-json", "no-job-id", "empty-job-id", "numeric-job-id", "json-list"],
+    [{"json": {"jobId": "", "status": "QUEUED"}}, {"json": {"jobId": 42}}, {"json": [ACCEPTED]}],
+    ids=["empty-job-id", "numeric-job-id", "json-list"],
 )
 def test_accepted_submit_without_a_usable_job_id_is_not_resubmitted_blindly(adapter, api, answer):
     mock_submit(api, 202, **answer)
@@ -492,17 +378,6 @@ def test_idempotent_replay_answering_a_later_status_still_gives_the_job_id(adapt
 
     assert submitted.external_id == JOB_ID
     assert submitted.state is None  # the job document, not the acknowledgement, carries the result
-
-
-@pytest.mark.parametrize("answer", [{"text": "<html>maintenance</html>"}, {"json": [job("QUEUED")]}])
-def test_unreadable_job_answer_is_provider_down(adapter, api, answer):
-    mock_job(api, 200, **answer)
-
-    with pytest.raises(ProviderDown):
-        adapter.status(JOB_ID)
-
-
-# Timeouts and connection failures: tests/providers/test_transport_failures.py, for every adapter.
 
 
 # --- Signed callbacks ------------------------------------------------------------------------
