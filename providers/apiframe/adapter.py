@@ -3,6 +3,18 @@
 Submit answers 202 with a `jobId`; `GET /v2/jobs/{id}` reports the status, progress, credit
 cost and, once COMPLETED, `result.tracks[]`. Apiframe signs its webhooks with a secret derived
 from our API key, so a callback whose signature checks out is trusted as it stands.
+
+Idempotency, said plainly. Every submit carries an `Idempotency-Key` header holding the
+generation's `client_ref`, a UUID that stays the same for every attempt at one generation.
+What the spec promises about it is one line of its overview: "One API key, unified billing,
+idempotency and webhooks across every Apiframe model." It names no header or field that
+carries a key, no time a key is remembered, nor what a repeated key answers; the fuller
+documentation the studio builds against (specs/README.md) adds nothing about it. So nothing
+written makes a second submit after an ambiguous answer (a read timeout, an unreadable 2xx)
+safe: `client_names_job` is False, and such a job waits for the user to decide whether to
+send it again, as a Pixazo or AI/ML API job does. The header still goes out: where Apiframe
+honours it (the emulator does: a repeated key answers the job it made, a key reused with
+another body answers 409), a resubmit the user asks for is the same job, not a second charge.
 """
 
 from __future__ import annotations
@@ -64,8 +76,9 @@ class Apiframe(Adapter):
     label = "Apiframe"
     accepts_callbacks = True
     signs_callbacks = True  # every callback is verified against the key's signature
-    # `client_ref` goes out as the Idempotency-Key: for 24 hours a resubmit answers the same job.
-    client_names_job = True
+    # The Idempotency-Key carries `client_ref`, but the spec does not promise what a repeated key
+    # does (see the module docstring): a resubmit is not known to be the same job.
+    client_names_job = False
 
     def auth_headers(self) -> dict[str, str]:
         return {"X-API-Key": self.api_key, "Accept": "application/json"}
@@ -74,7 +87,7 @@ class Apiframe(Adapter):
         self, model: str, params: Mapping[str, Any], *, callback_url: str | None = None, client_ref: str = ""
     ) -> Submitted:
         body = request_body(model, params, callback_url=callback_url)
-        # Apiframe answers a repeated key with the job it already made, so a resubmit never pays twice.
+        # Where Apiframe honours the key, a repeated submit answers the job it already made.
         headers = {"Idempotency-Key": client_ref} if client_ref else {}
         response = self.request("POST", SUBMIT_PATH, json=body, headers=headers)
         answer = self.json(response, accepted=True)

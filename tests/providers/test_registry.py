@@ -35,7 +35,7 @@ def test_an_entry_reads_what_the_api_is_from_its_adapter_class():
         "pixazo": (False, True, False, False),
         "aimlapi": (False, False, False, False),
         "elevenlabs": (True, False, False, False),
-        "apiframe": (False, True, True, True),
+        "apiframe": (False, True, True, False),
         "runware": (False, True, False, True),
     }
 

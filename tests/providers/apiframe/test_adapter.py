@@ -176,7 +176,7 @@ def test_adapter_is_registered_for_verified_callbacks():
     assert apiframe.accepts_callbacks is True
     assert apiframe.signs_callbacks is True
     assert apiframe.synchronous is False
-    assert Apiframe.client_names_job is True  # the Idempotency-Key makes a resubmit the same job
+    assert apiframe.client_names_job is False  # the spec does not promise what a repeated Idempotency-Key does
 
 
 # --- Status values ----------------------------------------------------------------------------
