@@ -198,7 +198,7 @@ def failure_kind(exc: httpx.HTTPError) -> ErrorKind:
     """The kind of a request that got no whole answer."""
     if isinstance(exc, httpx.TimeoutException):
         return ErrorKind.TIMEOUT
-    if isinstance(exc, httpx.DecodingError):  # the answer came, in an encoding it does not have
+    if isinstance(exc, httpx.DecodingError):  # the answer arrived, but its declared encoding would not decode
         return ErrorKind.UNREADABLE
     return ErrorKind.UNAVAILABLE
 
