@@ -71,9 +71,26 @@ class AudioBody:
 # --- Errors -------------------------------------------------------------------------
 
 
-class ProviderError(Exception):
-    """Something the provider said or failed to say. `retryable` tells the caller what to do."""
+class ErrorKind(StrEnum):
+    """What went wrong, in the terms the pipeline and the job cards act on."""
 
+    INVALID = "invalid"  # 400/404/409/413/422: the request itself is wrong
+    AUTH = "auth"  # 401/403: the key is wrong or lacks access
+    CREDIT = "credit"  # 402 or a provider's "out of credit" code
+    RATE_LIMITED = "rate_limited"  # 429
+    UNAVAILABLE = "unavailable"  # 5xx, connection refused/reset
+    TIMEOUT = "timeout"  # no answer in time
+    UNREADABLE = "unreadable"  # an answer (often 2xx) we cannot read
+
+
+class ProviderError(Exception):
+    """Something the provider said or failed to say.
+
+    `kind` says what, `retryable` whether trying again can help, `user_message` says it in
+    plain words; `message` keeps the provider's own words for the technical view.
+    """
+
+    kind: ErrorKind  # each subclass names its own
     retryable = False
 
     def __init__(self, message: str, *, provider: str = "the provider", status_code: int | None = None):
@@ -88,7 +105,9 @@ class ProviderError(Exception):
 
 
 class InvalidRequest(ProviderError):
-    """400/422: the request itself is wrong; the user can fix it."""
+    """400/404/409/413/422: the request itself is wrong; the user can fix it."""
+
+    kind = ErrorKind.INVALID
 
     @property
     def user_message(self) -> str:
@@ -98,6 +117,8 @@ class InvalidRequest(ProviderError):
 class AuthFailed(ProviderError):
     """401/403: the configured key is wrong or lacks access."""
 
+    kind = ErrorKind.AUTH
+
     @property
     def user_message(self) -> str:
         if self.status_code == 403:
@@ -106,7 +127,9 @@ class AuthFailed(ProviderError):
 
 
 class OutOfCredit(ProviderError):
-    """402: the account has no balance left."""
+    """402, or a provider's own "out of credit" code: the account has no balance left."""
+
+    kind = ErrorKind.CREDIT
 
     @property
     def user_message(self) -> str:
@@ -116,6 +139,7 @@ class OutOfCredit(ProviderError):
 class RateLimited(ProviderError):
     """429: slow down; `retry_after` is the provider's hint in seconds, when it gave one."""
 
+    kind = ErrorKind.RATE_LIMITED
     retryable = True
 
     def __init__(self, message: str, *, retry_after: float | None = None, **kwargs):
@@ -128,25 +152,55 @@ class RateLimited(ProviderError):
 
 
 class ProviderDown(ProviderError):
-    """5xx, timeouts, connection failures and answers we cannot read.
+    """No usable answer: a 5xx or a lost connection (UNAVAILABLE), no answer in time (TIMEOUT),
+    or an answer we cannot read (UNREADABLE). Trying again later may help.
 
-    `maybe_accepted` is set when the request may have reached the provider before the
-    failure (a read timeout after sending): resubmitting blindly could pay twice.
+    `maybe_accepted` is set when the provider may have taken the request: it went out before
+    the failure (a read timeout, a connection dropped after sending), or a submit was answered
+    2xx in a form we cannot read. Resubmitting blindly could pay twice. It is never set when
+    the request was refused before it was sent (connection refused, connect or pool timeout).
     """
 
     retryable = True
 
-    def __init__(self, message: str, *, maybe_accepted: bool = False, **kwargs):
+    def __init__(
+        self, message: str, *, kind: ErrorKind = ErrorKind.UNAVAILABLE, maybe_accepted: bool = False, **kwargs
+    ):
         super().__init__(message, **kwargs)
+        self.kind = kind
         self.maybe_accepted = maybe_accepted
 
     @property
     def user_message(self) -> str:
-        return f"{self.provider} is unavailable: {self.message}"
+        if self.kind is ErrorKind.TIMEOUT:
+            return f"{self.provider} did not answer in time"
+        if self.kind is ErrorKind.UNREADABLE:
+            return f"{self.provider} answered with something unreadable"
+        if self.status_code:
+            return f"{self.provider} is unavailable (HTTP {self.status_code})"
+        return f"{self.provider} is unavailable"
 
 
 class CallbackRejected(ProviderError):
-    """A callback that is unsigned, wrongly signed or unreadable: it changes nothing."""
+    """A callback we refuse, so it changes nothing: unsigned or wrongly signed (AUTH),
+    unreadable (UNREADABLE), or sent where no callbacks are expected (INVALID)."""
+
+    def __init__(self, message: str, *, kind: ErrorKind = ErrorKind.UNREADABLE, **kwargs):
+        super().__init__(message, **kwargs)
+        self.kind = kind
+
+
+# Failures before the request is on the wire: the provider cannot have taken it.
+NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
+
+
+def failure_kind(exc: httpx.HTTPError) -> ErrorKind:
+    """The kind of a request that got no whole answer."""
+    if isinstance(exc, httpx.TimeoutException):
+        return ErrorKind.TIMEOUT
+    if isinstance(exc, httpx.DecodingError):  # the answer arrived, but its declared encoding would not decode
+        return ErrorKind.UNREADABLE
+    return ErrorKind.UNAVAILABLE
 
 
 # --- The adapter base -----------------------------------------------------------------
@@ -165,11 +219,11 @@ def make_client(*, base_url: str, headers: Mapping[str, str], timeout: float = 3
 class Adapter:
     """One hosted API. Subclasses say only what is peculiar to their provider."""
 
-    name: str = ""  # settings key, e.g. "pixazo"
+    # What the API is; providers/registry.py reads these, so each is said here only.
     label: str = ""  # shown to users, e.g. "Pixazo"
-    synchronous = False  # True when submit's answer is the audio itself
+    synchronous = False  # True when the answer is the audio itself (generate_audio, no submit/status)
     accepts_callbacks = False  # True when the API can call us back
-    callbacks_are_hints = True  # unsigned callbacks only nudge a status request
+    signs_callbacks = False  # True when callbacks carry a signature we check: trusted as they stand
     client_names_job = False  # True when submit uses `client_ref` as the job's id: resubmitting is safe
     timeout = 30.0
 
@@ -193,7 +247,7 @@ class Adapter:
         raise NotImplementedError
 
     def parse_callback(self, headers: Mapping[str, str], body: bytes) -> JobState:
-        raise CallbackRejected("this provider does not send callbacks", provider=self.label)
+        raise CallbackRejected("this provider does not send callbacks", provider=self.label, kind=ErrorKind.INVALID)
 
     @contextmanager
     def generate_audio(self, model: str, params: Mapping[str, Any]) -> Iterator[AudioBody]:
@@ -205,7 +259,7 @@ class Adapter:
         we cannot read (retried as ProviderDown, never taken as a finish)."""
         state = states.get(status)
         if state is None:
-            raise ProviderDown(f"unknown status {status or 'missing'!r}", provider=self.label)
+            raise self.unreadable(f"unknown status {status or 'missing'!r}")
         return state
 
     def error_message(self, response: httpx.Response) -> str:
@@ -223,19 +277,24 @@ class Adapter:
         """Send one request; answer the response when it is 2xx, raise a ProviderError otherwise."""
         try:
             response = self.client.request(method, path, **kwargs)
-        except httpx.ConnectError as exc:
-            raise ProviderDown(f"could not connect ({exc})", provider=self.label) from exc
-        except httpx.TimeoutException as exc:
-            # A connect or pool timeout never reached the provider; a read timeout may have.
-            sent = not isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout))
-            raise ProviderDown(
-                "no answer in time", provider=self.label, maybe_accepted=sent
-            ) from exc
         except httpx.HTTPError as exc:
-            raise ProviderDown(f"connection failed ({type(exc).__name__})", provider=self.label) from exc
+            raise self.transport_failure(exc) from exc
         if response.is_success:
             return response
         raise self.error_for(response)
+
+    def transport_failure(self, exc: httpx.HTTPError) -> ProviderDown:
+        """A request that got no whole answer. Unless it failed before it was sent, the
+        provider may have taken it."""
+        sent = not isinstance(exc, NOT_SENT)
+        kind = failure_kind(exc)
+        if kind is ErrorKind.TIMEOUT:
+            message = "no answer in time"
+        elif isinstance(exc, httpx.ConnectError):
+            message = f"could not connect ({exc})"
+        else:
+            message = f"connection failed ({type(exc).__name__}: {exc})"
+        return ProviderDown(message, provider=self.label, kind=kind, maybe_accepted=sent)
 
     def error_for(self, response: httpx.Response) -> ProviderError:
         code = response.status_code
@@ -256,13 +315,15 @@ class Adapter:
         so an unreadable answer must not lead to a blind resubmit."""
         body = _json_or_none(response)
         if body is None:
-            raise ProviderDown(
-                "the answer was not JSON",
-                provider=self.label,
-                status_code=response.status_code,
-                maybe_accepted=accepted,
-            )
+            raise self.unreadable("the answer is not JSON", status_code=response.status_code, maybe_accepted=accepted)
         return body
+
+    def unreadable(self, message: str, *, status_code: int | None = None, maybe_accepted: bool = False) -> ProviderDown:
+        """An answer, often a 2xx, that we cannot read. `maybe_accepted` for a submit's answer:
+        the provider may have taken the job even though we cannot tell its id."""
+        return ProviderDown(
+            message, provider=self.label, status_code=status_code, kind=ErrorKind.UNREADABLE, maybe_accepted=maybe_accepted
+        )
 
     def close(self) -> None:
         self.client.close()

@@ -5,18 +5,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from providers.base import (
-    AuthFailed,
-    InvalidRequest,
-    OutOfCredit,
-    ProviderDown,
-    ProviderError,
-    RateLimited,
-)
+from providers.base import ProviderError
 
 
 class ErrorKind(StrEnum):
-    # What a provider answered (the adapters' own kinds).
+    # What a provider answered: the adapters' own kinds (providers.base.ErrorKind), same values.
     INVALID = "invalid"  # the request itself was wrong
     AUTH = "auth"  # the API key was refused
     CREDIT = "credit"  # the provider account has no credit left
@@ -34,21 +27,7 @@ class ErrorKind(StrEnum):
 
 
 def error_kind(exc: ProviderError) -> ErrorKind:
-    if isinstance(exc, RateLimited):
-        return ErrorKind.RATE_LIMITED
-    if isinstance(exc, OutOfCredit):
-        return ErrorKind.CREDIT
-    if isinstance(exc, AuthFailed):
-        return ErrorKind.AUTH
-    if isinstance(exc, InvalidRequest):
-        return ErrorKind.INVALID
-    if isinstance(exc, ProviderDown):
-        if "in time" in exc.message:
-            return ErrorKind.TIMEOUT
-        if "not JSON" in exc.message or "unreadable" in exc.message:
-            return ErrorKind.UNREADABLE
-        return ErrorKind.UNAVAILABLE
-    return ErrorKind.FAILED
+    return ErrorKind(exc.kind.value)
 
 
 class Refused(Exception):

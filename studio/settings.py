@@ -8,6 +8,8 @@ from pathlib import Path
 
 import environ
 
+from providers import registry
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -252,36 +254,27 @@ STUDIO_EMULATOR = env.bool("STUDIO_EMULATOR", default=False)
 EMULATOR_PORT = env.int("EMULATOR_PORT", default=8001)
 _EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}"
 
-PROVIDER_DEFAULT_BASE_URLS = {
-    "pixazo": "https://gateway.pixazo.ai",
-    "aimlapi": "https://api.aimlapi.com",
-    "elevenlabs": "https://api.elevenlabs.io",
-    "apiframe": "https://api.apiframe.ai",
-    "runware": "https://api.runware.ai/v1",
-}
 
-
-def _provider(name: str) -> dict:
-    upper = name.upper()
+def _provider(provider: registry.Provider) -> dict:
+    """<KEY>_API_KEY and <KEY>_BASE_URL for one entry of providers/registry.py."""
+    upper = provider.key.upper()
     default_key = "emulator" if STUDIO_EMULATOR else ""
-    default_url = (
-        f"{_EMULATOR_URL}/{name}" if STUDIO_EMULATOR else PROVIDER_DEFAULT_BASE_URLS[name]
-    )
+    default_url = f"{_EMULATOR_URL}/{provider.key}" if STUDIO_EMULATOR else provider.default_base_url
     return {
         "api_key": env(f"{upper}_API_KEY", default=default_key),
         "base_url": env(f"{upper}_BASE_URL", default=default_url).rstrip("/"),
     }
 
 
-PROVIDERS = {name: _provider(name) for name in PROVIDER_DEFAULT_BASE_URLS}
+PROVIDERS = {key: _provider(provider) for key, provider in registry.PROVIDERS.items()}
 
 PUBLIC_BASE_URL = env("PUBLIC_BASE_URL", default="").rstrip("/")
 
 # Requests in flight at once per provider (synchronous APIs hold one for the whole render).
 PROVIDER_CONCURRENCY_DEFAULT = env.int("PROVIDER_CONCURRENCY_DEFAULT", default=8)
 PROVIDER_CONCURRENCY = {
-    name: env.int(f"{name.upper()}_CONCURRENCY", default=2 if name == "elevenlabs" else PROVIDER_CONCURRENCY_DEFAULT)
-    for name in PROVIDER_DEFAULT_BASE_URLS
+    key: env.int(f"{key.upper()}_CONCURRENCY", default=provider.default_concurrency or PROVIDER_CONCURRENCY_DEFAULT)
+    for key, provider in registry.PROVIDERS.items()
 }
 
 # How the pipeline waits on providers (seconds).

@@ -12,10 +12,11 @@ import dramatiq
 import pytest
 from django.contrib.auth import get_user_model
 
+from providers.registry import PROVIDERS
 from studio.teams.services import create_project
 
 PIXAZO_TEST_URL = "https://gateway.pixazo.test"
-PROVIDER_NAMES = ("pixazo", "aimlapi", "elevenlabs", "apiframe", "runware")
+PROVIDER_NAMES = tuple(PROVIDERS)
 # Unit tests mock these hosts with respx; nothing resolves them for real.
 TEST_BASE_URLS = {name: f"https://{name}.test" for name in PROVIDER_NAMES} | {"pixazo": PIXAZO_TEST_URL}
 

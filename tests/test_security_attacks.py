@@ -17,18 +17,9 @@ from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
-from providers.emulator.apiframe import webhook_signature
+from providers.apiframe.emulator import webhook_signature
 from studio.jobs import pipeline, transitions
-from studio.models import (
-    Generation,
-    Invitation,
-    Membership,
-    Project,
-    Role,
-    Track,
-    Transition,
-    invitation_token_hash,
-)
+from studio.models import Generation, Invitation, Membership, Project, Role, Track, Transition, invitation_token_hash
 
 from tests.conftest import PIXAZO_TEST_URL
 

@@ -1,15 +1,18 @@
-"""The emulator as one WSGI application: shared state, plus a provider module per mount point.
+"""The emulator as one WSGI application: shared state, plus each provider's emulator part at its key.
 
-    /pixazo/...      the Pixazo gateway (pixazo.py)
+    /pixazo/...      the Pixazo gateway (providers/pixazo/emulator.py), and so on for every
+                     entry of providers/registry.py
     /_emulator/...   configuration, reset and counters for tests (admin.py)
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
+from importlib import import_module
 from typing import Any, Iterable, Protocol
+
+from providers.registry import PROVIDERS
 
 from . import admin
 from .config import DEFAULTS, validated
@@ -23,26 +26,19 @@ log = logging.getLogger(__name__)
 
 
 class ProviderAPI(Protocol):
-    name: str  # also its mount point
+    name: str  # its registry key: also its mount point
+
+    def __init__(self, emulator: Emulator, name: str) -> None: ...
 
     def handle(self, request: Request) -> Response: ...
 
 
-# One module per provider API, each exporting `API` (a ProviderAPI), mounted at /<API.name>.
-PROVIDER_MODULES = ("pixazo", "aimlapi", "elevenlabs", "apiframe", "runware")
-
-
-def _provider_classes() -> list[type]:
-    classes = []
-    for name in PROVIDER_MODULES:
-        try:
-            module = importlib.import_module(f"{__package__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__package__}.{name}":
-                raise
-            continue
-        classes.append(module.API)
-    return classes
+def mount_providers(emulator: Emulator) -> dict[str, ProviderAPI]:
+    """Each registry entry's emulator part, mounted at its key. The registry names the parts by
+    module path, so the studio never loads them; they are imported here, when an emulator is
+    built (their modules import this package's helpers, so not while it loads), and one that
+    fails to import stops the emulator from starting."""
+    return {key: import_module(provider.emulator).API(emulator, key) for key, provider in PROVIDERS.items()}
 
 
 class Emulator:
@@ -56,7 +52,7 @@ class Emulator:
         self.counters = Stats()
         self.faults = FaultInjector(self.counters, self.settings)
         self.webhooks = WebhookDispatcher(self.counters, self.faults)
-        self.providers: dict[str, ProviderAPI] = {cls.name: cls(self) for cls in _provider_classes()}
+        self.providers = mount_providers(self)
 
     # --- state, for providers and tests ---
 

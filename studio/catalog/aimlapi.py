@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from studio.catalog import MUSIC, CatalogModel
+from studio.catalog.model import MUSIC, CatalogModel
 from studio.catalog.params import Number, ParamSpec, Text
 
 STABLE_AUDIO_MAX_SECONDS = 47

@@ -1,6 +1,6 @@
 """Apiframe models (specs/003)."""
 
-from studio.catalog import MUSIC, CatalogModel
+from studio.catalog.model import MUSIC, CatalogModel
 from studio.catalog.params import Choice, Flag, Number, ParamSpec, Text
 
 APIFRAME_OUTPUT_FORMATS = (

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from providers.base import ProviderError
-from studio.catalog import SFX, SPEECH, CatalogModel, output_format_choice
+from studio.catalog.model import SFX, SPEECH, CatalogModel, output_format_choice
 from studio.catalog.params import Choice, Flag, Number, Param, ParamSpec, Text
 from studio.jobs import adapters as provider_clients
 

@@ -1,6 +1,6 @@
 """Pixazo gateway models (specs/000)."""
 
-from studio.catalog import MUSIC, SPEECH, CatalogModel, output_format_choice
+from studio.catalog.model import MUSIC, SPEECH, CatalogModel, output_format_choice
 from studio.catalog.params import Choice, Flag, Number, ParamSpec, Text
 
 PIXAZO_VOICES = ("Aria", "Domi", "Bella", "Rachel", "Antoni")

@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 
-from studio.catalog import MUSIC, CatalogModel
+from studio.catalog.model import MUSIC, CatalogModel
 from studio.catalog.composition import CompositionPlan
 from studio.catalog.params import Choice, Flag, Number, ParamSpec, Text
 

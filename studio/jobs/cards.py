@@ -17,10 +17,10 @@ from django.db.models import Exists, OuterRef
 from django.http import HttpRequest
 from django.utils import timezone
 
+from providers import registry
 from providers.base import State as ProviderState
 from studio.catalog import BY_KEY
 from studio.errors import ErrorKind
-from studio.jobs.adapters import provider_label
 from studio.models import Generation, Track, card_version
 
 S = Generation.State
@@ -50,7 +50,7 @@ class Card:
     @cached_property
     def provider(self) -> str:
         model = BY_KEY.get(self.gen.model_key)
-        return provider_label(model.provider) if model else "the provider"
+        return registry.label(model.provider) if model else "the provider"
 
     @cached_property
     def model_label(self) -> str:

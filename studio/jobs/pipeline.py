@@ -28,6 +28,8 @@ from django.db.models import F
 from django.urls import reverse
 from django.utils import timezone
 
+from providers import registry
+from providers.registry import PROVIDERS
 from providers.base import (
     Adapter,
     JobState,
@@ -77,13 +79,13 @@ def backoff(attempt: int, *, first: float | None = None, cap: float | None = Non
     return min(first * (1.5**attempt), cap)
 
 
-def callback_url(gen: Generation, adapter: Adapter) -> str | None:
+def callback_url(gen: Generation) -> str | None:
     """Where the provider should call back, or None: this provider never calls back, or the
     studio has no public https address (then it polls, exactly as when callbacks are off)."""
-    base = settings.PUBLIC_BASE_URL
-    if not adapter.accepts_callbacks or not (base.startswith("https://") or is_loopback_http(base)):
+    base, provider = settings.PUBLIC_BASE_URL, _model(gen).provider
+    if not PROVIDERS[provider].accepts_callbacks or not (base.startswith("https://") or is_loopback_http(base)):
         return None
-    return base + reverse("provider_callback", args=[adapter.name, gen.pk, gen.callback_token])
+    return base + reverse("provider_callback", args=[provider, gen.pk, gen.callback_token])
 
 
 def is_loopback_http(base: str) -> bool:
@@ -125,7 +127,7 @@ def submit(generation_id: int, turn: int = 0) -> Next | None:
         lease_expires_at=leases.expiry(lease),
     ):
         return None  # another copy claimed it, or it was cancelled
-    model, callback = _model(gen), callback_url(gen, adapter)
+    model, callback = _model(gen), callback_url(gen)
     try:
         wire = model.spec.to_wire(gen.params)
         submitted = adapter.submit(model.provider_model, wire, callback_url=callback, client_ref=str(gen.client_ref))
@@ -349,7 +351,7 @@ def apply_job_state(
     else by the fetch step. `next_check_in`: when the caller will ask again if the job is not
     finished (seconds), recorded for the page."""
     gen = Generation.objects.only("pk", "model_key", "started_at").get(pk=generation_id)
-    label = get_adapter(_model(gen).provider).label
+    label = registry.label(_model(gen).provider)
     if job.state is State.SUCCEEDED:
         moved = move(
             generation_id,

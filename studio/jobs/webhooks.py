@@ -52,7 +52,7 @@ def provider_callback(request: HttpRequest, provider: str, generation_id: int, t
     if job is not None and job.external_id and gen.external_id and job.external_id != gen.external_id:
         return JsonResponse({"error": "not this job"}, status=400)
     if job is not None:
-        step = pipeline.handle_callback(gen.pk, job, trusted=not adapter.callbacks_are_hints)
+        step = pipeline.handle_callback(gen.pk, job, trusted=adapter.signs_callbacks)
         if step is not None:
             actors.send(step)
     return JsonResponse({"ok": True})

@@ -3,9 +3,9 @@ synchronous body) and stores a playable file that matches what the emulator serv
 
 import pytest
 
+from providers import registry
 from studio.catalog import MODELS
 from studio.errors import ErrorKind
-from studio.jobs.adapters import provider_label
 from studio.jobs.cards import Card
 from studio.jobs.services import start_generation
 from studio.models import Generation
@@ -59,7 +59,7 @@ def test_every_model_ends_a_refused_job_with_a_plain_reason(project, alice, emul
     wait_for(lambda: gen.refresh_from_db() or gen.state == S.FAILED, timeout=30)
     card = Card(gen)
     assert gen.error_kind == kind, (gen.error_kind, gen.error)
-    assert card.problem.startswith(message.format(label=provider_label(model.provider))), card.problem
+    assert card.problem.startswith(message.format(label=registry.label(model.provider))), card.problem
     assert "Traceback" not in card.problem
     assert card.can_retry == (kind == ErrorKind.INVALID)  # a key or credit problem is not mended by a retry
     assert not gen.tracks.exists()

@@ -1,11 +1,14 @@
 """The pipeline's answers to transient and hostile provider behaviour, one step at a time
 (provider HTTP mocked by respx, actor messages read back from the broker)."""
 
+import json
+
 import httpx
 import pytest
 import respx
 
 from studio.audio.store import store_stream
+from providers.registry import PROVIDERS
 from studio.jobs import pipeline, transitions
 from studio.jobs.cards import Card
 from studio.models import Generation
@@ -15,14 +18,30 @@ from tests.jobs.test_pipeline_steps import empty_broker, run, sent  # noqa: F401
 
 S = Generation.State
 APIFRAME_SUBMIT = "https://apiframe.test/v2/music/generate"
+RUNWARE = "https://runware.test"
 
 
 @pytest.fixture
 def named_gen(project, alice):
-    """A job at a provider that lets the studio name it (Apiframe's Idempotency-Key)."""
+    """A job at a provider that lets the studio name it (Runware's taskUUID is the studio's id)."""
+    return Generation.objects.create(
+        project=project, created_by=alice, model_key="runware-eleven-music", params={"positivePrompt": "Calm piano"}
+    )
+
+
+@pytest.fixture
+def apiframe_gen(project, alice):
     return Generation.objects.create(
         project=project, created_by=alice, model_key="apiframe-eleven-music", params={"prompt": "Calm piano"}
     )
+
+
+def acknowledged(gen) -> httpx.Response:
+    return httpx.Response(200, json={"data": [{"taskType": "audioInference", "taskUUID": str(gen.client_ref)}]})
+
+
+def task_uuids(route) -> set[str]:
+    return {task["taskUUID"] for call in route.calls for task in json.loads(call.request.content)}
 
 
 @pytest.fixture
@@ -38,7 +57,7 @@ def fetching(project, alice):
     "answer",
     [
         {"side_effect": httpx.ReadTimeout("slow")},
-        {"return_value": httpx.Response(200, content=b'{"jobId": "j_1", <html>')},
+        {"return_value": httpx.Response(200, content=b'{"data": [{"taskUUID": <html>')},
     ],
     ids=["read-timeout", "malformed-answer"],
 )
@@ -47,32 +66,45 @@ def test_an_unknown_submit_outcome_is_resent_under_the_same_id_where_the_client_
 ):
     route = respx.mock(assert_all_called=False)
     with route:
-        route.post(APIFRAME_SUBMIT).mock(**answer)
+        route.post(RUNWARE).mock(**answer)
         run(pipeline.submit, named_gen.pk)
 
     named_gen.refresh_from_db()
-    assert named_gen.state == S.QUEUED  # not NEEDS_ATTENTION: the same key cannot pay twice
+    assert named_gen.state == S.QUEUED  # not NEEDS_ATTENTION: the same task id cannot pay twice
     assert "trying again" in Card(named_gen).detail
     assert [m.args for m in sent(empty_broker, "submit_generation")] == [(named_gen.pk, 1)]
 
 
 @respx.mock
-def test_the_resent_submit_carries_the_same_idempotency_key(named_gen, empty_broker):
-    route = respx.post(APIFRAME_SUBMIT).mock(
-        side_effect=[httpx.ReadTimeout("slow"), httpx.Response(200, json={"jobId": "j_1", "status": "QUEUED"})]
-    )
+def test_the_resent_submit_carries_the_same_task_id(named_gen, empty_broker):
+    route = respx.post(RUNWARE).mock(side_effect=[httpx.ReadTimeout("slow"), acknowledged(named_gen)])
     run(pipeline.submit, named_gen.pk)
     run(pipeline.submit, named_gen.pk, 1)
 
-    keys = {call.request.headers["Idempotency-Key"] for call in route.calls}
-    assert keys == {str(named_gen.client_ref)}
+    assert route.call_count == 2 and task_uuids(route) == {str(named_gen.client_ref)}
     named_gen.refresh_from_db()
-    assert (named_gen.state, named_gen.external_id) == (S.RUNNING, "j_1")
+    assert (named_gen.state, named_gen.external_id) == (S.RUNNING, str(named_gen.client_ref))
+
+
+@respx.mock
+def test_an_apiframe_submit_with_no_clear_answer_goes_to_the_user_not_back_to_apiframe(apiframe_gen, empty_broker):
+    """Apiframe's docs promise idempotency without naming the mechanism: nothing proves a resend
+    safe, so the user decides (the Idempotency-Key still goes out, in case it helps)."""
+    route = respx.post(APIFRAME_SUBMIT).mock(side_effect=httpx.ReadTimeout("slow"))
+    run(pipeline.submit, apiframe_gen.pk)
+    run(pipeline.submit, apiframe_gen.pk, 1)
+
+    assert route.call_count == 1
+    assert route.calls[0].request.headers["Idempotency-Key"] == str(apiframe_gen.client_ref)
+    apiframe_gen.refresh_from_db()
+    assert apiframe_gen.state == S.NEEDS_ATTENTION
+    assert sent(empty_broker, "submit_generation") == []
 
 
 @pytest.mark.parametrize("status", [400, 401, 402, 403, 422])
 @respx.mock
-def test_permanent_submit_errors_fail_at_once_with_the_providers_words(named_gen, empty_broker, status):
+def test_permanent_submit_errors_fail_at_once_with_the_providers_words(apiframe_gen, empty_broker, status):
+    named_gen = apiframe_gen
     respx.post(APIFRAME_SUBMIT).respond(status, json={"error": f"refused with {status}"})
 
     run(pipeline.submit, named_gen.pk)
@@ -122,19 +154,18 @@ def test_a_provider_supplied_type_never_shapes_the_stored_name(project, declared
 
 
 def test_callbacks_go_to_https_or_a_loopback_address_only(named_gen, settings):
-    from studio.jobs.adapters import get_adapter
-
-    apiframe = get_adapter("apiframe")
+    named_gen = Generation.objects.create(project=named_gen.project, model_key="apiframe-eleven-music", params={})
     settings.PUBLIC_BASE_URL = "http://studio.example"
-    assert pipeline.callback_url(named_gen, apiframe) is None
+    assert pipeline.callback_url(named_gen) is None
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:18123"  # the local emulator calls back over loopback
-    assert pipeline.callback_url(named_gen, apiframe).startswith("http://127.0.0.1:18123/hooks/apiframe/")
+    assert pipeline.callback_url(named_gen).startswith("http://127.0.0.1:18123/hooks/apiframe/")
     settings.PUBLIC_BASE_URL = "https://studio.example"
-    assert pipeline.callback_url(named_gen, apiframe) == (
+    assert pipeline.callback_url(named_gen) == (
         f"https://studio.example/hooks/apiframe/{named_gen.pk}/{named_gen.callback_token}/"
     )
     # AI/ML API never calls back: its jobs are polled exactly as when callbacks are off.
-    assert pipeline.callback_url(named_gen, get_adapter("aimlapi")) is None
+    aimlapi_job = Generation.objects.create(project=named_gen.project, model_key="aimlapi-stable-audio", params={})
+    assert pipeline.callback_url(aimlapi_job) is None
 
 
 def test_the_provider_timeout_is_a_setting(settings):
@@ -150,15 +181,14 @@ def test_a_submit_interrupted_by_a_dead_worker_is_resent_at_once_where_the_clien
     named_gen, empty_broker
 ):
     transitions.move(named_gen.pk, S.SUBMITTING, reason="the worker died mid-call")
-    route = respx.post(APIFRAME_SUBMIT).respond(200, json={"jobId": "j_1", "status": "QUEUED"})
+    route = respx.post(RUNWARE).mock(return_value=acknowledged(named_gen))
 
     run(pipeline.submit, named_gen.pk)
     run(pipeline.submit, named_gen.pk)
 
-    assert route.call_count == 1
-    assert route.calls[0].request.headers["Idempotency-Key"] == str(named_gen.client_ref)
+    assert route.call_count == 1 and task_uuids(route) == {str(named_gen.client_ref)}
     named_gen.refresh_from_db()
-    assert (named_gen.state, named_gen.external_id) == (S.RUNNING, "j_1")
+    assert (named_gen.state, named_gen.external_id) == (S.RUNNING, str(named_gen.client_ref))
 
 
 def test_a_second_fetch_while_the_first_holds_the_job_downloads_nothing(fetching, empty_broker, monkeypatch):
@@ -189,12 +219,10 @@ def test_a_second_fetch_while_the_first_holds_the_job_downloads_nothing(fetching
     assert stored_names == [track.file.name] and default_storage.exists(track.file.name)
 
 
-@pytest.mark.parametrize(("provider", "named"), [("apiframe", True), ("runware", True), ("pixazo", False), ("aimlapi", False)])
+@pytest.mark.parametrize(("provider", "named"), [("apiframe", False), ("runware", True), ("pixazo", False), ("aimlapi", False), ("elevenlabs", False)])
 def test_which_adapters_name_their_jobs(provider, named):
     """Only APIs that take the studio's id for the job may be resent after an unknown outcome."""
-    from studio.jobs.adapters import get_adapter
-
-    assert get_adapter(provider).client_names_job is named
+    assert PROVIDERS[provider].client_names_job is named
 
 
 @respx.mock

@@ -1,0 +1,45 @@
+"""What a catalog entry is: a model the studio offers, who serves it, what kind of audio it makes
+and the parameters it takes. The provider modules beside this one list the entries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from studio.catalog.params import Choice, ParamSpec
+
+MUSIC, SPEECH, SFX = "music", "speech", "sfx"
+KIND_LABELS = {MUSIC: "Music", SPEECH: "Speech", SFX: "Sound effect"}
+
+ELEVENLABS_OUTPUT_FORMATS = (
+    "mp3_22050_32", "mp3_44100_32", "mp3_44100_64", "mp3_44100_96", "mp3_44100_128",
+    "mp3_44100_192", "pcm_8000", "pcm_16000", "pcm_22050", "pcm_24000", "pcm_44100",
+    "pcm_48000", "ulaw_8000", "alaw_8000", "opus_48000_32", "opus_48000_64",
+    "opus_48000_96", "opus_48000_128", "opus_48000_192",
+)  # fmt: skip
+
+
+def output_format_choice(name: str = "output_format", formats=ELEVENLABS_OUTPUT_FORMATS, **overrides) -> Choice:
+    options = {
+        "label": "Output format",
+        "help": "Codec, sample rate (Hz) and bitrate (kbps). PCM and μ-law/A-law are stored as WAV.",
+        "choices": tuple((f, f) for f in formats),
+        "blank_label": "Provider default",
+        **overrides,
+    }
+    return Choice(name=name, **options)
+
+
+@dataclass(frozen=True)
+class CatalogModel:
+    key: str  # stable id stored on generations
+    label: str
+    kind: str
+    provider: str  # its key in providers/registry.py, also the settings key
+    provider_model: str  # the provider's own model id
+    spec: ParamSpec
+    description: str = ""
+    deadline_minutes: int = 20  # a job still unfinished after this is ended as failed
+
+    @property
+    def kind_label(self) -> str:
+        return KIND_LABELS[self.kind]
