@@ -8,9 +8,9 @@ class StudioConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        # Imported once the app registry is ready: both read the models.
+        # Both read the models, so they load once the app registry is ready.
         from studio.audio import signals  # noqa: F401  (a deleted track deletes its stored file)
-        from studio.ops import checks as startup_checks
+        from studio.ops import checks as startup_checks  # the startup checks, registered below
 
         for check in (
             startup_checks.check_providers,
