@@ -4,6 +4,7 @@ outsider cannot even learn that an object exists."""
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
+from studio.http import parse_ids
 from studio.models import (
     ROLE_RANK,
     Generation,
@@ -59,8 +60,7 @@ def projects_for_user(user, role: str = Role.VIEWER):
 def tracks_for_user(user, project_id: int, track_ids, role: str = Role.VIEWER):
     """The tracks among `track_ids` that are in the project, once the user's role there is checked."""
     get_membership(user, project_id, role)
-    ids = [int(i) for i in track_ids if str(i).isdigit()]
-    return Track.objects.filter(project_id=project_id, pk__in=ids)
+    return Track.objects.filter(project_id=project_id, pk__in=parse_ids(track_ids))
 
 
 def get_live_share_link(token: str) -> ShareLink:

@@ -12,7 +12,8 @@ so concurrent starts queue behind each other instead of both passing the check.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -23,13 +24,21 @@ from studio.errors import Refused
 from studio.models import Generation, Membership, Project, Role
 
 
+@dataclass(frozen=True)
+class StartRequest:
+    """One job someone asks to start: its model and its parameters (as stored)."""
+
+    model_key: str
+    params: dict = field(default_factory=dict)
+
+
 def _membership(user, project_id: int) -> Membership | None:
     return Membership.objects.filter(project_id=project_id, user=user).select_related("project").first()
 
 
-def check_start(*, user, project_id: int, model_keys: Iterable[str], count: int = 1) -> Membership:
-    """Refuse (Refused) unless `user` may start `count` more jobs of these models in the project
-    now. Must run inside the transaction that creates the jobs: the locks it takes are held
+def check_start(*, user, project_id: int, requests: Sequence[StartRequest]) -> Membership:
+    """Refuse (Refused) unless `user` may start all these jobs in the project now, counted
+    together. Must run inside the transaction that creates the jobs: the locks it takes are held
     until that transaction ends."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_start must run inside the transaction that starts the jobs")
@@ -39,12 +48,12 @@ def check_start(*, user, project_id: int, model_keys: Iterable[str], count: int 
         raise Refused("Only the project's owner and editors can generate here.", rule="role")
     if project.archived_at is not None:
         raise Refused("This project is archived: the owner can restore it to generate again.", rule="archived")
-    for key in set(model_keys):
+    for key in {request.model_key for request in requests}:
         if get_model(key) is None:
             raise Refused("That model is not offered any more: choose another one.", rule="model")
     _lock_user(user)
     pending = Generation.objects.filter(created_by=user, state__in=Generation.PENDING_STATES).count()
-    if pending + count > settings.MAX_PENDING_PER_USER:
+    if pending + len(requests) > settings.MAX_PENDING_PER_USER:
         raise Refused(
             f"You have {pending} jobs in progress and one person may run {settings.MAX_PENDING_PER_USER} "
             "at once. Generate again when some of them finish.",

@@ -1,10 +1,13 @@
 """Every page, grouped by the part of the studio that serves it."""
 
 from django.contrib import admin
-from django.urls import include, path
+from django.urls import include, path, register_converter
 
+from studio.http import IdConverter
 from studio.ops import health
 from studio.teams import views as teams
+
+register_converter(IdConverter, "id")  # before the parts' url modules are read below
 
 urlpatterns = [
     path("", teams.home, name="home"),

@@ -104,7 +104,7 @@ def test_retry_refuses_a_model_no_longer_offered(alice_client, project, alice, s
 @pytest.mark.django_db(transaction=True)
 def test_check_start_only_runs_inside_the_transaction_that_starts_the_jobs(project, alice):
     with pytest.raises(RuntimeError):
-        rules.check_start(user=alice, project_id=project.pk, model_keys=[MUSIC.key])
+        rules.check_start(user=alice, project_id=project.pk, requests=[rules.StartRequest(MUSIC.key)])
 
 
 @pytest.fixture

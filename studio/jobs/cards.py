@@ -21,6 +21,7 @@ from providers import registry
 from providers.base import State as ProviderState
 from studio.catalog import BY_KEY
 from studio.errors import ErrorKind
+from studio.http import parse_id
 from studio.models import Generation, Track, card_version
 
 S = Generation.State
@@ -207,8 +208,8 @@ def asked_cards(request: HttpRequest) -> dict[int, str]:
     asked = {}
     for value in request.GET.getlist("ids")[:RECENT_CARDS]:
         pk, _, version = value.partition(":")
-        if pk.isascii() and pk.isdigit() and len(pk) < 19:
-            asked[int(pk)] = version
+        if (parsed := parse_id(pk)) is not None:
+            asked[parsed] = version
     return asked
 
 

@@ -14,7 +14,7 @@ from studio.models import Generation, Project
 def start_generation(*, project: Project, user, model: CatalogModel, params: dict) -> Generation:
     """A new job, once the rules allow it (rules.check_start, in the same transaction)."""
     with transaction.atomic():
-        rules.check_start(user=user, project_id=project.pk, model_keys=[model.key])
+        rules.check_start(user=user, project_id=project.pk, requests=[rules.StartRequest(model.key, params)])
         gen = Generation.objects.create(project=project, created_by=user, model_key=model.key, params=params)
         gen.transitions.create(from_state="", to_state=gen.state, reason="submitted from the studio")
         log_move(gen.pk, "", gen.state, model_key=model.key, external_id="", reason="submitted from the studio")
@@ -39,7 +39,8 @@ def retry_generation(*, generation: Generation, user) -> Generation:
 def resubmit_generation(*, generation: Generation, user) -> bool:
     """The user accepts the risk of a second charge for a job whose submit outcome is unknown."""
     with transaction.atomic():
-        rules.check_start(user=user, project_id=generation.project_id, model_keys=[generation.model_key])
+        request = rules.StartRequest(generation.model_key, generation.params)
+        rules.check_start(user=user, project_id=generation.project_id, requests=[request])
         moved = move(
             generation.pk,
             Generation.State.QUEUED,

@@ -5,13 +5,13 @@ from django.urls import path
 from studio.jobs import views, webhooks
 
 urlpatterns = [
-    path("projects/<int:project_id>/", views.project_detail, name="project"),
-    path("projects/<int:project_id>/generate/", views.generate, name="generate"),
-    path("projects/<int:project_id>/generate/fields/", views.generate_fields, name="generate_fields"),
-    path("projects/<int:project_id>/cards/", views.cards_poll, name="cards_poll"),
-    path("generations/<int:generation_id>/", views.generation_card, name="generation_card"),
-    path("generations/<int:generation_id>/cancel/", views.generation_cancel, name="generation_cancel"),
-    path("generations/<int:generation_id>/retry/", views.generation_retry, name="generation_retry"),
-    path("generations/<int:generation_id>/resubmit/", views.generation_resubmit, name="generation_resubmit"),
-    path("hooks/<slug:provider>/<int:generation_id>/<str:token>/", webhooks.provider_callback, name="provider_callback"),
+    path("projects/<id:project_id>/", views.project_detail, name="project"),
+    path("projects/<id:project_id>/generate/", views.generate, name="generate"),
+    path("projects/<id:project_id>/generate/fields/", views.generate_fields, name="generate_fields"),
+    path("projects/<id:project_id>/cards/", views.cards_poll, name="cards_poll"),
+    path("generations/<id:generation_id>/", views.generation_card, name="generation_card"),
+    path("generations/<id:generation_id>/cancel/", views.generation_cancel, name="generation_cancel"),
+    path("generations/<id:generation_id>/retry/", views.generation_retry, name="generation_retry"),
+    path("generations/<id:generation_id>/resubmit/", views.generation_resubmit, name="generation_resubmit"),
+    path("hooks/<slug:provider>/<id:generation_id>/<str:token>/", webhooks.provider_callback, name="provider_callback"),
 ]

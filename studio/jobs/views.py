@@ -17,7 +17,7 @@ from studio.access import (
 )
 from studio.catalog import available_models, get_model
 from studio.errors import Refused
-from studio.http import HtmxHttpRequest
+from studio.http import HtmxHttpRequest, parse_id
 from studio.jobs import cards, services
 from studio.jobs.forms import GenerateForm, initial_from_params
 from studio.library.find import find
@@ -49,10 +49,10 @@ def _project_page(request, membership, form, *, status: int = 200, prefilled_fro
 
 def _prefill(request, chosen) -> tuple[dict, Track | None]:
     """"Generate again" (?from=<track>) and "Variation" (&variation=1): the track's model and parameters."""
-    track_id = request.GET.get("from", "")
-    if not track_id.isdigit():
+    track_id = parse_id(request.GET.get("from", ""))
+    if track_id is None:
         return {}, None
-    track = get_track_for_user(request.user, int(track_id))
+    track = get_track_for_user(request.user, track_id)
     if track.generation.model_key != chosen.key:
         return {}, None
     variation = request.GET.get("variation") == "1"

@@ -3,6 +3,7 @@
 from django import forms
 
 from studio.access import projects_for_user
+from studio.http import IdField, parse_id
 from studio.models import Project
 
 
@@ -33,9 +34,9 @@ class BulkForm(forms.Form):
     tracks = forms.TypedMultipleChoiceField(coerce=int, choices=(), required=True,
                                             error_messages={"required": "Select at least one track."})
     tags = forms.CharField(label="Tags", required=False, max_length=400)
-    project = forms.IntegerField(label="Move to project", required=False)
+    project = IdField(label="Move to project", required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Any id is accepted here; the view keeps only the project's own tracks.
-        self.fields["tracks"].valid_value = lambda value: str(value).isdigit()
+        self.fields["tracks"].valid_value = lambda value: parse_id(value) is not None

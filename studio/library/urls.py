@@ -6,13 +6,13 @@ from studio.library import views
 
 urlpatterns = [
     path("search/", views.search, name="search"),
-    path("projects/<int:project_id>/tracks/", views.project_tracks, name="project_tracks"),
-    path("projects/<int:project_id>/tracks/bulk/", views.tracks_bulk, name="tracks_bulk"),
-    path("tracks/<int:track_id>/", views.track_detail, name="track_detail"),
-    path("tracks/<int:track_id>/audio/", views.track_audio, name="track_audio"),
-    path("tracks/<int:track_id>/title/", views.track_rename, name="track_rename"),
-    path("tracks/<int:track_id>/favorite/", views.track_favorite, name="track_favorite"),
-    path("tracks/<int:track_id>/tags/", views.track_tags, name="track_tags"),
-    path("tracks/<int:track_id>/move/", views.track_move, name="track_move"),
-    path("tracks/<int:track_id>/delete/", views.track_delete, name="track_delete"),
+    path("projects/<id:project_id>/tracks/", views.project_tracks, name="project_tracks"),
+    path("projects/<id:project_id>/tracks/bulk/", views.tracks_bulk, name="tracks_bulk"),
+    path("tracks/<id:track_id>/", views.track_detail, name="track_detail"),
+    path("tracks/<id:track_id>/audio/", views.track_audio, name="track_audio"),
+    path("tracks/<id:track_id>/title/", views.track_rename, name="track_rename"),
+    path("tracks/<id:track_id>/favorite/", views.track_favorite, name="track_favorite"),
+    path("tracks/<id:track_id>/tags/", views.track_tags, name="track_tags"),
+    path("tracks/<id:track_id>/move/", views.track_move, name="track_move"),
+    path("tracks/<id:track_id>/delete/", views.track_delete, name="track_delete"),
 ]

@@ -5,9 +5,9 @@ from django.urls import path
 from studio.sharing import views
 
 urlpatterns = [
-    path("projects/<int:project_id>/shares/", views.project_shares, name="project_shares"),
-    path("shares/<int:link_id>/revoke/", views.share_revoke, name="share_revoke"),
+    path("projects/<id:project_id>/shares/", views.project_shares, name="project_shares"),
+    path("shares/<id:link_id>/revoke/", views.share_revoke, name="share_revoke"),
     path("s/<str:token>/", views.share_page, name="share"),
-    path("s/<str:token>/tracks/<int:track_id>/audio/", views.share_audio, name="share_audio"),
+    path("s/<str:token>/tracks/<id:track_id>/audio/", views.share_audio, name="share_audio"),
     path("s/<str:token>/tracks.zip", views.share_zip, name="share_zip"),
 ]

@@ -9,7 +9,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from studio.access import get_live_share_link, get_membership
 from studio.audio.responses import audio_response
-from studio.http import HtmxHttpRequest
+from studio.http import HtmxHttpRequest, parse_id
 from studio.library.zips import zip_response
 from studio.models import Role, ShareLink, Track
 from studio.sharing import services
@@ -28,7 +28,7 @@ def project_shares(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     if request.method == "POST":
         track = None
         if request.POST.get("track"):
-            track = get_object_or_404(Track, pk=request.POST["track"], project=project)
+            track = get_object_or_404(Track, pk=parse_id(request.POST["track"]) or 0, project=project)
         if form.is_valid():
             link = services.create_share_link(
                 project=project,
