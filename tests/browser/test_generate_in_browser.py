@@ -82,7 +82,9 @@ def test_a_provider_error_reaches_the_card_in_plain_words(page, live_server, emu
     page.wait_for_function(
         "document.querySelector('#cards article [data-testid=card-state]')?.innerText.toLowerCase() === 'failed'"
     )
-    assert page.locator("#cards article .error").inner_text() == "Insufficient balance at Pixazo"
+    problem = page.locator("#cards article .error").inner_text()
+    assert problem == "The Pixazo account is out of credit. Top it up at Pixazo, then generate again."
+    assert page.locator("#cards article").get_by_role("button", name="Retry").count() == 0  # a retry cannot help
 
 
 def test_out_of_range_input_shows_field_errors_and_starts_nothing(page, live_server, emulator):
