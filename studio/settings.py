@@ -256,13 +256,15 @@ _EMULATOR_URL = f"http://127.0.0.1:{EMULATOR_PORT}"
 
 
 def _provider(provider: registry.Provider) -> dict:
-    """<KEY>_API_KEY and <KEY>_BASE_URL for one entry of providers/registry.py."""
+    """<KEY>_API_KEY, <KEY>_BASE_URL and <KEY>_TIMEOUT_SECONDS for one entry of providers/registry.py."""
     upper = provider.key.upper()
     default_key = "emulator" if STUDIO_EMULATOR else ""
     default_url = f"{_EMULATOR_URL}/{provider.key}" if STUDIO_EMULATOR else provider.default_base_url
     return {
         "api_key": env(f"{upper}_API_KEY", default=default_key),
         "base_url": env(f"{upper}_BASE_URL", default=default_url).rstrip("/"),
+        # How long one request may go unanswered; 0 keeps PROVIDER_TIMEOUT_SECONDS or the adapter's own.
+        "timeout": env.float(f"{upper}_TIMEOUT_SECONDS", default=0),
     }
 
 

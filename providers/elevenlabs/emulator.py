@@ -492,6 +492,7 @@ class ElevenLabsAPI:
         seed = "\n".join(str(part) for part in (voice_id or "sfx", params["model_id"], params["seed"], params["text"]))
         audio = encode(seed, params["seconds"], output_format, "speech" if kind == "speech" else "music")
         self.emulator.counters.count("submissions", request_id)
+        self.emulator.counters.count("renders", params["text"])  # what was paid for, by what was asked
         headers = [
             ("request-id", request_id),
             ("history-item-id", uuid7().hex[:20]),

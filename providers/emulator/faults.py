@@ -90,6 +90,8 @@ class FaultInjector:
         if kind == "500":
             return error_response(500, "Internal Server Error", "Injected fault")
         response = handle()  # the provider did its work: only the answer goes wrong
+        if kind in ("timeout", "malformed") and request.method == "POST":
+            self._stats.count("ambiguous_answers", request.body.decode("utf-8", "replace")[:4000])
         if kind == "timeout":
             time.sleep(config["fault_timeout_seconds"])  # longer than the client waits
         elif kind == "malformed":

@@ -16,6 +16,10 @@ TALLIES = {
     "callbacks_skipped": "by_request_id",  # not posted because the URL is off this machine
     "media_fetches": "by_request_id",
     "faults_injected": "by_kind",  # faults.py
+    # Requests whose answer was held past the client's timeout or cut short after the work was
+    # done (faults.py), by their body: which job may have been accepted without the client knowing.
+    "ambiguous_answers": "by_request_body",
+    "renders": "by_text",  # synchronous renders (ElevenLabs), each one paid
 }
 
 

@@ -17,7 +17,9 @@ from providers.registry import PROVIDERS
 def get_adapter(provider: str) -> Adapter:
     config = settings.PROVIDERS[provider]
     adapter = PROVIDERS[provider].adapter(api_key=config["api_key"], base_url=config["base_url"])
-    if settings.PROVIDER_TIMEOUT_SECONDS and not adapter.synchronous:  # rendering APIs keep their long wait
+    if config.get("timeout"):
+        adapter.client.timeout = httpx.Timeout(config["timeout"], connect=5.0)
+    elif settings.PROVIDER_TIMEOUT_SECONDS and not adapter.synchronous:  # rendering APIs keep their long wait
         adapter.client.timeout = httpx.Timeout(settings.PROVIDER_TIMEOUT_SECONDS, connect=5.0)
     return adapter
 

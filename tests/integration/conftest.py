@@ -73,11 +73,11 @@ class Workers:
     log_dir: Path
     processes: list = field(default_factory=list)
 
-    def start(self) -> subprocess.Popen:
+    def start(self, *, processes: int = 1, threads: int = 2) -> subprocess.Popen:
         log = open(self.log_dir / f"worker-{len(self.processes)}.log", "wb")
         process = subprocess.Popen(
             [
-                sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", "2",
+                sys.executable, "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads),
                 "--worker-shutdown-timeout", "30000",
             ],
             cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,

@@ -148,3 +148,11 @@ def test_callbacks_may_repeat_and_arrive_out_of_order(running, emulator, receive
         time.sleep(0.02)
     assert receiver.received == ["COMPLETED", "COMPLETED", "PROCESSING"]  # the stale one comes last
     assert injected(emulator) == {"duplicate_callback": 1, "out_of_order_callback": 1}
+
+
+def test_a_submit_whose_answer_was_cut_short_is_recorded_with_the_request_that_made_the_job(running, emulator):
+    emulator.configure(fault_malformed_rate=1.0)
+    response = httpx.post(f"{running.base_url}{MUSIC}", json={"prompt": "an unlucky song"}, headers=KEY)
+    assert response.status_code == 200 and response.content.endswith(b"<html>")
+    ambiguous = emulator.stats()["ambiguous_answers"]["by_request_body"]
+    assert [body for body in ambiguous if "an unlucky song" in body] and emulator.stats()["submissions"]["total"] == 1
