@@ -251,3 +251,12 @@ def test_a_page_served_instead_of_audio_is_not_stored_and_asks_for_fresh_links(f
     fetching.refresh_from_db()
     assert fetching.state == S.RUNNING and not fetching.tracks.exists()
     assert "answered a page" in fetching.transitions.last().reason
+
+
+def test_a_providers_own_timeout_wins_over_the_shared_one(settings):
+    from studio.jobs.adapters import get_adapter
+
+    settings.PROVIDER_TIMEOUT_SECONDS = 2.5
+    settings.PROVIDERS = {**settings.PROVIDERS, "elevenlabs": {**settings.PROVIDERS["elevenlabs"], "timeout": 45.0}}
+    assert get_adapter("elevenlabs").client.timeout.read == 45.0  # a render, which the shared one leaves alone
+    assert get_adapter("pixazo").client.timeout.read == 2.5

@@ -80,7 +80,9 @@ def fresh_settings(monkeypatch, **environment) -> dict:
 def test_settings_default_to_each_providers_own_url_and_concurrency(monkeypatch):
     fresh = fresh_settings(monkeypatch)
 
-    assert fresh["PROVIDERS"] == {key: {"api_key": "", "base_url": p.default_base_url} for key, p in PROVIDERS.items()}
+    assert fresh["PROVIDERS"] == {
+        key: {"api_key": "", "base_url": p.default_base_url, "timeout": 0} for key, p in PROVIDERS.items()
+    }
     assert fresh["PROVIDER_CONCURRENCY"] == {"pixazo": 8, "aimlapi": 8, "elevenlabs": 2, "apiframe": 8, "runware": 8}
 
 
@@ -93,12 +95,14 @@ def test_settings_read_each_providers_environment_by_its_key(monkeypatch):
         APIFRAME_BASE_URL="https://apiframe.example/",
         PROVIDER_CONCURRENCY_DEFAULT="3",
         PIXAZO_CONCURRENCY="5",
+        ELEVENLABS_TIMEOUT_SECONDS="45",
     )
 
-    emulated = {key: {"api_key": "emulator", "base_url": f"http://127.0.0.1:9100/{key}"} for key in KEYS}
+    emulated = {key: {"api_key": "emulator", "base_url": f"http://127.0.0.1:9100/{key}", "timeout": 0} for key in KEYS}
     assert fresh["PROVIDERS"] == {
         **emulated,
-        "runware": {"api_key": "rw-real", "base_url": "http://127.0.0.1:9100/runware"},
-        "apiframe": {"api_key": "emulator", "base_url": "https://apiframe.example"},
+        "runware": {"api_key": "rw-real", "base_url": "http://127.0.0.1:9100/runware", "timeout": 0},
+        "apiframe": {"api_key": "emulator", "base_url": "https://apiframe.example", "timeout": 0},
+        "elevenlabs": {"api_key": "emulator", "base_url": "http://127.0.0.1:9100/elevenlabs", "timeout": 45.0},
     }
     assert fresh["PROVIDER_CONCURRENCY"] == {"pixazo": 5, "aimlapi": 3, "elevenlabs": 2, "apiframe": 3, "runware": 3}
