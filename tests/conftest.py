@@ -6,11 +6,13 @@ RabbitMQ when BROKER_URL is set (as CI does).
 
 from __future__ import annotations
 
+import threading
 import time
 
 import dramatiq
 import pytest
 from django.contrib.auth import get_user_model
+from django.db import connection
 
 from providers.registry import PROVIDERS
 from studio.teams.services import create_project
@@ -161,3 +163,24 @@ def s3_bucket(settings, s3_server, monkeypatch):
     settings.AWS_S3_CLIENT_CONFIG = Config(s3={"addressing_style": "path"}, signature_version="s3v4")
     settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "storages.backends.s3.S3Storage"}}
     return SimpleNamespace(client=client, name=bucket, endpoint=s3_server)
+
+
+def at_once(work, count: int = 2, *, timeout: float = 120) -> list:
+    """Run `work()` in `count` threads released together, each with its own database connection;
+    answer every result (in the order they finished)."""
+    barrier, results = threading.Barrier(count), []
+
+    def one():
+        barrier.wait()
+        try:
+            results.append(work())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=timeout)
+    assert len(results) == count, f"{count - len(results)} of {count} did not finish"
+    return results

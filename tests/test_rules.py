@@ -4,10 +4,7 @@ parallel requests (threads with their own database connections; PostgreSQL in CI
 
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -26,7 +23,7 @@ from studio.library.services import (
 from studio.models import Generation, Membership, Role, Track
 from studio.teams.services import create_project
 
-from tests.conftest import make_user
+from tests.conftest import at_once, make_user
 
 S = Generation.State
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -150,23 +147,13 @@ def test_the_track_services_check_the_role_whoever_calls_them(project, track, ar
 @pytest.mark.django_db(transaction=True)
 def test_the_pending_limit_holds_under_sixty_parallel_generate_requests(project, alice, settings):
     settings.MAX_PENDING_PER_USER = 10
-    barrier, statuses = threading.Barrier(60), []
 
     def generate():
         client = Client()
         client.force_login(alice)
-        barrier.wait()
-        try:
-            response = client.post(f"/projects/{project.pk}/generate/", {"model": MUSIC.key, "prompt": "Rain"})
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
+        return client.post(f"/projects/{project.pk}/generate/", {"model": MUSIC.key, "prompt": "Rain"}).status_code
 
-    threads = [threading.Thread(target=generate) for _ in range(60)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    statuses = at_once(generate, 60)
 
     assert len(statuses) == 60
     assert Generation.objects.filter(created_by=alice, state__in=Generation.PENDING_STATES).count() == 10

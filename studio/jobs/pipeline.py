@@ -112,20 +112,8 @@ def submit(generation_id: int, turn: int = 0) -> Next | None:
         return None  # a stale or repeated message: the job moved on, or another copy took this turn
     if adapter.synchronous:
         return _generate_now(gen, adapter, turn)
-    holder, lease = leases.new_holder(), leases.lease_seconds(adapter)
     attempt = gen.attempt + 1
-    if not move(
-        gen.pk,
-        S.SUBMITTING,
-        reason=f"sending to {adapter.label}",
-        only_from=(S.QUEUED,),
-        expect={"submit_turn": turn},
-        submit_turn=turn + 1,
-        attempt=attempt,
-        waiting_for="",
-        lease_holder=holder,
-        lease_expires_at=leases.expiry(lease),
-    ):
+    if not _claim(gen, turn, leases.new_holder(), leases.lease_seconds(adapter), reason=f"sending to {adapter.label}"):
         return None  # another copy claimed it, or it was cancelled
     model, callback = _model(gen), callback_url(gen)
     try:
@@ -134,6 +122,23 @@ def submit(generation_id: int, turn: int = 0) -> Next | None:
     except ProviderError as exc:
         return _submit_failed(gen, adapter, exc, attempt=attempt, turn=turn + 1)
     return _accepted(gen, adapter, submitted, with_callback=bool(callback))
+
+
+def _claim(gen: Generation, turn: int, holder: str, lease: float, *, reason: str, **fields) -> bool:
+    """Take the job for one send to the provider: its submit turn, and a lease on it for the call."""
+    return move(
+        gen.pk,
+        S.SUBMITTING,
+        reason=reason,
+        only_from=(S.QUEUED,),
+        expect={"submit_turn": turn},
+        submit_turn=turn + 1,
+        attempt=gen.attempt + 1,
+        waiting_for="",
+        lease_holder=holder,
+        lease_expires_at=leases.expiry(lease),
+        **fields,
+    )
 
 
 def _submitting_already(gen: Generation, adapter: Adapter) -> Next | None:
@@ -192,21 +197,11 @@ def _generate_now(gen: Generation, adapter: Adapter, turn: int) -> Next | None:
         return _wait_for_slot(gen, turn)
     try:
         attempt = gen.attempt + 1
-        if not move(
-            gen.pk,
-            S.SUBMITTING,
-            reason=f"generating at {adapter.label}",
-            only_from=(S.QUEUED,),
-            expect={"submit_turn": turn},
-            submit_turn=turn + 1,
-            attempt=attempt,
-            waiting_for="",
-            provider_status=State.RUNNING,
-            submitted_at=timezone.now(),
-            next_check_at=None,
-            lease_holder=holder,
-            lease_expires_at=leases.expiry(lease),
-        ):
+        claimed = _claim(
+            gen, turn, holder, lease, reason=f"generating at {adapter.label}",
+            provider_status=State.RUNNING, submitted_at=timezone.now(), next_check_at=None,
+        )  # fmt: skip
+        if not claimed:
             return None
         keep_alive = leases.KeepAlive(gen.pk, holder, lease, slot_provider=model.provider)
         try:

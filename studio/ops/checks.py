@@ -5,6 +5,7 @@ from django.conf import settings
 from django.core import checks
 from django.core.files.storage import default_storage
 
+from providers.registry import PROVIDERS
 from studio.catalog import MODELS, provider_configured
 from studio.jobs.pipeline import is_loopback_http
 
@@ -16,7 +17,8 @@ def check_providers(app_configs, **kwargs):
         messages.append(
             checks.Warning(
                 "No provider API key is set: no model can be offered.",
-                hint="Set PIXAZO_API_KEY (and the others), or STUDIO_EMULATOR=true for the local emulator.",
+                hint=f"Set {', '.join(f'{key.upper()}_API_KEY' for key in PROVIDERS)}, "
+                "or STUDIO_EMULATOR=true for the local emulator.",
                 id="studio.W001",
             )
         )

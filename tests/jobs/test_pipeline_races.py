@@ -4,13 +4,11 @@ the job was handed to the user, a step that keeps failing. Provider HTTP is mock
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import httpx
 import pytest
 import respx
-from django.db import connection
 from django.utils import timezone
 
 from studio.errors import ErrorKind
@@ -18,7 +16,7 @@ from studio.jobs import actors, pipeline, transitions
 from studio.jobs.cards import Card
 from studio.models import Generation
 
-from tests.conftest import PIXAZO_TEST_URL
+from tests.conftest import PIXAZO_TEST_URL, at_once
 from tests.jobs.test_pipeline_steps import SUBMIT_URL, run
 
 S = Generation.State
@@ -33,24 +31,9 @@ def make(project, alice, model_key="pixazo-eleven-music", **params):
     return Generation.objects.create(project=project, created_by=alice, model_key=model_key, params=params)
 
 
-def at_once(step, *args) -> list:
-    """Run `step(*args)` in two threads released together; answer both results."""
-    barrier, results = threading.Barrier(2), []
-
-    def one():
-        barrier.wait()
-        try:
-            results.append(step(*args))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=one) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    assert len(results) == 2
-    return results
+def both_at_once(step, *args) -> list:
+    """`step(*args)` in two threads released together; both results."""
+    return at_once(lambda: step(*args))
 
 
 def long_ago(minutes=10):
@@ -169,7 +152,7 @@ def test_a_submit_message_twice_at_once_sends_the_job_once(project, alice):
     gen = make(project, alice)
     route = respx.post(SUBMIT_URL).respond(202, json={"request_id": "m_1", "status": "QUEUED"})
 
-    results = at_once(pipeline.submit, gen.pk, 0)
+    results = both_at_once(pipeline.submit, gen.pk, 0)
 
     assert route.call_count == 1
     assert sorted(r is None for r in results) == [False, True]  # one goes on to poll, the other stops
@@ -182,7 +165,7 @@ def test_a_synchronous_render_twice_at_once_is_rendered_once(project, alice):
     gen = make(project, alice, "elevenlabs-speech", text="Hello", voice_id="voice-1")
     route = respx.post(url__startswith=SPEECH_URL).respond(200, content=WAV, headers={"Content-Type": "audio/wav"})
 
-    at_once(pipeline.submit, gen.pk, 0)
+    both_at_once(pipeline.submit, gen.pk, 0)
 
     assert route.call_count == 1
     gen.refresh_from_db()
@@ -197,7 +180,7 @@ def test_a_status_check_message_twice_at_once_asks_the_provider_once(project, al
     transitions.move(gen.pk, S.RUNNING, external_id="m_1", status_checks=4)
     route = respx.get(STATUS_URL).respond(200, json={"request_id": "m_1", "status": "PROCESSING"})
 
-    results = at_once(pipeline.poll, gen.pk, 4)
+    results = both_at_once(pipeline.poll, gen.pk, 4)
 
     assert route.call_count == 1
     assert [r.turn for r in results if r is not None] == [5]  # one chain goes on
@@ -212,7 +195,7 @@ def test_a_fetch_message_twice_at_once_downloads_once(project, alice):
     transitions.move(gen.pk, S.FETCHING, media=[{"url": MEDIA_URL, "content_type": "audio/wav"}])
     route = respx.get(MEDIA_URL).respond(200, content=WAV, headers={"Content-Type": "audio/wav"})
 
-    at_once(pipeline.fetch, gen.pk)
+    both_at_once(pipeline.fetch, gen.pk)
 
     assert route.call_count == 1
     gen.refresh_from_db()
@@ -224,7 +207,7 @@ def test_two_sweeps_at_once_only_nudge(project, alice):
     gen = make(project, alice)
     Generation.objects.filter(pk=gen.pk).update(updated_at=long_ago())
 
-    results = at_once(pipeline.sweep)
+    results = both_at_once(pipeline.sweep)
 
     # Both ask for the same turn: whichever message runs first takes it, the other does nothing.
     assert results == [[pipeline.Next("submit", gen.pk, turn=0)]] * 2
