@@ -153,6 +153,7 @@
       if (track.href) title.setAttribute("href", track.href); else title.removeAttribute("href");
       bar().hidden = false;
       document.body.classList.add("has-player");
+      drawAll(document); // the track played before loses its shading
     }
     const start = () => {
       if (fraction !== undefined && player.duration) player.currentTime = fraction * player.duration;
