@@ -176,17 +176,20 @@
     };
   }
 
-  // A card started from this page: in view, announced, focused.
-  document.addEventListener("card-started", (event) => { startedHere = event.detail.id; });
-  document.addEventListener("htmx:oobAfterSwap", (event) => {
-    const card = event.target;
-    if (!card.dataset || card.dataset.card !== String(startedHere)) return;
-    removeRepeats();
-    const shown = document.getElementById(card.id);
-    shown.scrollIntoView({ block: "nearest", behavior: "smooth" });
-    shown.focus({ preventScroll: true });
-    announce("Started: " + shown.querySelector(".model").textContent.trim() + ". Its card is first in the list.");
-    replan(Date.now() + setting("refresh", 1500)); // a pending card: the quicker pace from now
+  // A card started from this page: in view, announced, focused, and followed at the quicker pace.
+  // The event comes with the answer, just before htmx swaps the card in.
+  document.addEventListener("card-started", (event) => {
+    startedHere = event.detail.id;
+    setTimeout(() => {
+      removeRepeats();
+      const card = document.getElementById("gen-" + startedHere);
+      if (card) {
+        card.scrollIntoView({ block: "nearest" });
+        card.focus({ preventScroll: true });
+        announce("Started: " + card.querySelector(".model").textContent.trim() + ". Its card is first in the list.");
+      }
+      replan(Date.now() + setting("refresh", 1500));
+    }, 0);
   });
 
   // A dismissed card goes; focus goes to the card after it, or to the list's heading.
