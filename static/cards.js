@@ -61,15 +61,15 @@
     htmx.trigger(element, "cards-refresh");
   }
 
-  function set(parameters, name, value) {
-    if (typeof parameters.set === "function") parameters.set(name, value);
-    else parameters[name] = value;
-  }
+  // htmx hands the request's parameters as a FormData (behind a proxy that keeps its methods).
+  const set = (parameters, name, value) => parameters.set(name, value);
 
   const cardIds = () => [...document.querySelectorAll("#cards [data-card]")].map((card) => Number(card.dataset.card));
 
   document.addEventListener("htmx:configRequest", (event) => {
     if (event.detail.elt.id !== "card-poller") return;
+    // Each pending card: its id and the version the page shows (none pending: no ids at all).
+    for (const input of document.querySelectorAll("#cards input[name=ids]")) event.detail.parameters.append("ids", input.value);
     set(event.detail.parameters, "after", String(Math.max(0, ...cardIds())));
     const library = document.getElementById("library-results");
     if (library && library.dataset.libraryVersion !== undefined) {
