@@ -62,16 +62,23 @@ def _prefill(request, chosen) -> tuple[dict, Track | None]:
 
 def _project_context(membership, form: GenerateForm | None) -> dict:
     project = membership.project
-    page = cards.page_cards(project.pk)
+    return {
+        **_cards_context(membership, cards.page_cards(project.pk)),
+        "form": form,
+        "library_version": project.library_version,  # read before the library: a change in between shows next time
+    }
+
+
+def _cards_context(membership, page: cards.CardPage) -> dict:
+    """What the card partials need: the cards, where older ones start, and what the user may do."""
+    project = membership.project
     return {
         "project": project,
-        "form": form,
         "cards": page.cards,
         "older_than": page.older_than,
         "can_generate": membership.allows(Role.EDITOR) and project.archived_at is None,
         "is_owner": membership.role == Role.OWNER,
         "membership": membership,
-        "library_version": project.library_version,  # read before the library: a change in between shows next time
     }
 
 
@@ -181,15 +188,7 @@ def older_cards(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     membership = get_membership(request.user, project_id)
     project = membership.project
     before = get_object_or_404(Generation, pk=parse_id(request.GET.get("before", "")) or 0, project=project)
-    page = cards.older_cards(project.pk, before)
-    context = {
-        "project": project,
-        "cards": page.cards,
-        "older_than": page.older_than,
-        "can_generate": membership.allows(Role.EDITOR) and project.archived_at is None,
-        "is_owner": membership.role == Role.OWNER,
-        "membership": membership,
-    }
+    context = _cards_context(membership, cards.older_cards(project.pk, before))
     template = "studio/project.html#older-cards" if request.htmx else "studio/generations.html"
     return render(request, template, context)
 

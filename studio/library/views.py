@@ -118,32 +118,27 @@ def track_tags(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def track_move(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
-    track, _ = get_track_with_membership(request.user, track_id, Role.EDITOR)
-    form = MoveForm(request.POST, user=request.user, exclude=track.project_id)
-    if not form.is_valid():
-        raise Http404("No such project")  # not an editor there: the same answer as for any stranger's id
-    try:
-        services.move_tracks(user=request.user, tracks=[track], to_project=form.cleaned_data["project"])
-    except Refused as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, f"Moved to “{form.cleaned_data['project'].name}”.")
-    return redirect("track_detail", track.pk)
+    return _to_another_project(request, track_id, MoveForm, services.move_tracks, done="Moved")
 
 
 @login_required
 @require_POST
 def track_copy(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
+    return _to_another_project(request, track_id, CopyForm, services.copy_tracks, done="Copied")
+
+
+def _to_another_project(request, track_id: int, form_class, change, *, done: str) -> HttpResponse:
+    """Move or copy one track into another project the user edits, from its page."""
     track, _ = get_track_with_membership(request.user, track_id, Role.EDITOR)
-    form = CopyForm(request.POST, user=request.user, exclude=track.project_id)
+    form = form_class(request.POST, user=request.user, exclude=track.project_id)
     if not form.is_valid():
         raise Http404("No such project")  # not an editor there: the same answer as for any stranger's id
     try:
-        services.copy_tracks(user=request.user, tracks=[track], to_project=form.cleaned_data["project"])
+        change(user=request.user, tracks=[track], to_project=form.cleaned_data["project"])
     except Refused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Copied to “{form.cleaned_data['project'].name}”.")
+        messages.success(request, f"{done} to “{form.cleaned_data['project'].name}”.")
     return redirect("track_detail", track.pk)
 
 
