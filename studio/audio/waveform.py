@@ -62,8 +62,9 @@ def _reduce(low: np.ndarray, high: np.ndarray, buckets: int) -> list[int]:
     lows = np.minimum.reduceat(low, edges[:-1])
     highs = np.maximum.reduceat(high, edges[:-1])
     pairs = np.empty(lows.size * 2, dtype=np.int64)
-    pairs[0::2] = np.clip(np.round(lows * SCALE), -SCALE, SCALE)
-    pairs[1::2] = np.clip(np.round(highs * SCALE), -SCALE, SCALE)
+    # A decoder may yield NaN for a damaged frame: that stretch is drawn silent.
+    pairs[0::2] = np.clip(np.round(np.nan_to_num(lows) * SCALE), -SCALE, SCALE)
+    pairs[1::2] = np.clip(np.round(np.nan_to_num(highs) * SCALE), -SCALE, SCALE)
     return pairs.tolist()
 
 
