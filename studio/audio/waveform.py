@@ -39,7 +39,9 @@ def compute_peaks(source, *, buckets: int = BUCKETS) -> list[int]:
         lows: list[np.ndarray] = []
         highs: list[np.ndarray] = []
         left_low = left_high = np.empty(0, dtype=np.float32)  # a stretch a block ended inside
-        for block in audio.blocks(blocksize=BLOCK_FRAMES, dtype="float32", always_2d=True):
+        # read() rather than blocks(): blocks() trusts the declared frame count and hands back
+        # unwritten memory past an MP3's real end.
+        while (block := audio.read(BLOCK_FRAMES, dtype="float32", always_2d=True)).size:
             low = np.concatenate([left_low, block.min(axis=1)])
             high = np.concatenate([left_high, block.max(axis=1)])
             whole = (low.size // step) * step
@@ -62,9 +64,9 @@ def _reduce(low: np.ndarray, high: np.ndarray, buckets: int) -> list[int]:
     lows = np.minimum.reduceat(low, edges[:-1])
     highs = np.maximum.reduceat(high, edges[:-1])
     pairs = np.empty(lows.size * 2, dtype=np.int64)
-    # A decoder may yield NaN for a damaged frame: that stretch is drawn silent.
-    pairs[0::2] = np.clip(np.round(np.nan_to_num(lows) * SCALE), -SCALE, SCALE)
-    pairs[1::2] = np.clip(np.round(np.nan_to_num(highs) * SCALE), -SCALE, SCALE)
+    # Samples are within -1..1; a damaged frame a decoder could not read is drawn silent.
+    pairs[0::2] = np.round(np.clip(np.nan_to_num(lows, posinf=0, neginf=0), -1, 1) * SCALE)
+    pairs[1::2] = np.round(np.clip(np.nan_to_num(highs, posinf=0, neginf=0), -1, 1) * SCALE)
     return pairs.tolist()
 
 
