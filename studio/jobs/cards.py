@@ -14,7 +14,7 @@ from datetime import timedelta
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -373,19 +373,29 @@ def asked_cards(request: HttpRequest) -> dict[int, str]:
     return asked
 
 
-def versions(project_id: int, asked: dict[int, str], *, newer_than: int | None) -> list:
+def versions(project_id: int, user, asked: dict[int, str], *, newer_than: int | None) -> list:
     """State and version of each asked card and of every card listed since the page's newest
-    (`newer_than`, an id: made by anyone, in any tab), with whether it has audio saved. One
-    query, whatever the number of cards; None for `newer_than` asks for no new ones."""
+    (`newer_than`, an id: made by anyone, in any tab), with whether it has audio saved; and, on
+    every row, the user's role and the project's library version and archive date. The
+    membership check rides on this query (an outsider's filter matches no row). One query,
+    whatever the number of cards; None for `newer_than` asks for no new ones."""
     wanted = Q(pk__in=asked)
     if newer_than is not None:
         wanted |= Q(pk__gt=newer_than, dismissed_at__isnull=True, copied_from__isnull=True)
     return list(
-        Generation.objects.filter(wanted, project_id=project_id)
-        .annotate(has_tracks=Exists(Track.objects.filter(generation=OuterRef("pk"))))
+        Generation.objects.filter(wanted, project_id=project_id, project__memberships__user=user)
+        .annotate(
+            has_tracks=Exists(Track.objects.filter(generation=OuterRef("pk"))),
+            role=F("project__memberships__role"),
+            library_version=F("project__library_version"),
+            archived_at=F("project__archived_at"),
+        )
         .order_by("-pk")[: RECENT_CARDS + len(asked)]
-        .values_list("pk", "state", "provider_status", "updated_at", "next_check_at", "has_tracks", named=True)
-    )
+        .values_list(
+            "pk", "state", "provider_status", "updated_at", "next_check_at", "has_tracks", "role", "library_version",
+            "archived_at", named=True,
+        )
+    )  # fmt: skip
 
 
 def changed_cards(project_id: int, rows: list, asked: dict[int, str]) -> tuple[list[Card], list[Card]]:

@@ -22,7 +22,7 @@ from studio.jobs import cards, services
 from studio.jobs.forms import GenerateForm, initial_from_params
 from studio.library.find import find
 from studio.library.services import dismiss_generation
-from studio.models import Generation, Project, Role, Track
+from studio.models import ROLE_RANK, Generation, Project, Role, Track
 
 
 @login_required
@@ -156,23 +156,26 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     for any number of tracks or members. The page paces its requests itself (static/cards.js:
     quicker while a card is pending, slower when idle or hidden), and may be asked for one
     extra look before the next refresh when news is due sooner (see next_look_ms)."""
-    membership = get_membership(request.user, project_id)  # 404 for anyone outside the project
-    project = membership.project
     asked = cards.asked_cards(request)
-    rows = cards.versions(project_id, asked, newer_than=parse_int(request.GET.get("after", ""), low=0, high=MAX_ID))
+    after = parse_int(request.GET.get("after", ""), low=0, high=MAX_ID)
+    rows = cards.versions(project_id, request.user, asked, newer_than=after)
+    # The user's role and the project's library version ride on the rows (an outsider's match none);
+    # with no row to carry them, the membership says them, or answers 404.
+    membership = None if rows else get_membership(request.user, project_id)
+    role, library_version, archived_at = (
+        (rows[0].role, rows[0].library_version, rows[0].archived_at) if rows
+        else (membership.role, membership.project.library_version, membership.project.archived_at)
+    )  # fmt: skip
+    can_edit = ROLE_RANK[role] >= ROLE_RANK[Role.EDITOR]
     changed, new = cards.changed_cards(project_id, rows, asked)
     context = {
-        "cards": changed,
-        "new_cards": new,
-        "project": project,
-        "can_generate": membership.allows(Role.EDITOR) and project.archived_at is None,
-        "is_owner": membership.role == Role.OWNER,
-    }
+        "cards": changed, "new_cards": new, "can_generate": can_edit and archived_at is None, "is_owner": role == Role.OWNER,
+    }  # fmt: skip
     shown_library = parse_int(request.GET.get("library", ""), low=0, high=MAX_ID)
-    if shown_library is not None and shown_library != project.library_version:
+    if shown_library is not None and shown_library != library_version:
+        project = (membership or get_membership(request.user, project_id)).project
         query = QueryDict(request.GET.get("library_query", "")[:2000])
-        can_edit = membership.allows(Role.EDITOR)
-        context.update(find(query, [project.pk], project=project, can_edit=can_edit), library_version=project.library_version)
+        context.update(find(query, [project.pk], project=project, can_edit=can_edit), library_version=library_version)
     response = render(request, "studio/cards_poll.html", context)
     pending = [row for row in rows if row.state in Generation.PENDING_STATES]
     look_in = cards.next_look_ms(pending) if pending else None

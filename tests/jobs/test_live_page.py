@@ -136,8 +136,8 @@ def test_a_poll_costs_the_same_queries_for_any_number_of_cards_tracks_and_member
     newest_shown = pending[0].pk
     for i in range(count):
         job(project, alice, state=S.SUCCEEDED)  # new cards since the page's newest
-    # session, user, membership, versions, changed and new cards, their tracks; the library: tag and
-    # member choices, its count, its page of ids, its rows, their tags
+    # session, user, versions (with the membership), changed and new cards, their tracks; the
+    # library: the project, tag and member choices, its count, its page of ids, its rows, their tags
     with django_assert_max_num_queries(12):
         response = poll(alice_client, project, ids=ids, after=newest_shown, library=999, library_query="page=1")
     html = response.content.decode()
@@ -148,7 +148,7 @@ def test_an_idle_page_looks_with_four_queries(alice_client, project, alice, djan
     make_track(project, alice)
     newest = job(project, alice, state=S.SUCCEEDED)
     project.refresh_from_db()
-    # session, user, membership (with the project's library version), cards newer than the page's
+    # session, user, cards newer than the page's (none), the membership (with the library version)
     with django_assert_num_queries(4):
         response = poll(alice_client, project, after=newest.pk, library=project.library_version, library_query="page=1")
     assert response.status_code == 200 and response.content.decode().strip() == ""

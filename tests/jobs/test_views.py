@@ -372,8 +372,8 @@ def test_a_poll_costs_the_same_few_queries_for_one_card_or_fifty(alice_client, p
         generation=finished, project=project, title="t", file="tracks/x.wav", content_type="audio/wav",
         extension="wav", size=1, sha256="0" * 64,
     )
-    # session, user, the membership (with the project), the versions, the changed cards, their tracks
-    with django_assert_max_num_queries(6):
+    # session, user, the versions (with the membership), the changed cards, their tracks
+    with django_assert_max_num_queries(5):
         response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": shown(gens)}, **HTMX)
     assert f'id="gen-{finished.pk}"' in response.content.decode()
 
@@ -385,8 +385,8 @@ def test_a_poll_whose_changed_cards_have_no_audio_yet_skips_the_tracks_query(ali
     versions = shown(gens)
     for gen in gens[:5]:
         touch(gen.pk, only_in=(S.RUNNING,), provider_status="running", progress=40)
-    # session, user, the membership, the versions (with whether audio is saved), the changed cards
-    with django_assert_num_queries(5):
+    # session, user, the versions (with the membership and whether audio is saved), the changed cards
+    with django_assert_num_queries(4):
         response = alice_client.get(f"/projects/{project.pk}/cards/", {"ids": versions}, **HTMX)
     assert response.content.decode().count("Generating at Pixazo · 40%") == 5
 
