@@ -134,7 +134,7 @@ def test_a_poll_costs_the_same_queries_for_any_number_of_cards_tracks_and_member
     pending = list(project.generations.filter(state=S.RUNNING))
     ids = [f"{g.pk}:0" for g in pending]  # every version stale: all re-rendered
     newest_shown = pending[0].pk
-    for i in range(count):
+    for _ in range(count):
         job(project, alice, state=S.SUCCEEDED)  # new cards since the page's newest
     # session, user, versions (with the membership), changed and new cards, their tracks; the
     # library: the project, tag and member choices, its count, its page of ids, its rows, their tags
