@@ -83,7 +83,7 @@ def seed(total: int, first: int):
     from django.db import transaction
     from django.utils import timezone
 
-    from studio.models import Generation, Track, search_words
+    from studio.models import Generation, Track, search_words, sort_key
     from studio.teams.services import create_project
 
     user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
@@ -120,7 +120,7 @@ def seed(total: int, first: int):
                         content_type="audio/mpeg", extension="mp3", size=rng.randint(50_000, 900_000),
                         sha256="0" * 64, duration_seconds=round(rng.uniform(2, 180), 1), created_at=gen.created_at,
                         favorite=rng.random() < 0.05,
-                        search_text=search_words(f"{title}\n{gen.params['prompt']}"),
+                        search_text=search_words(f"{title}\n{gen.params['prompt']}"), sort_title=sort_key(title),
                     ))  # fmt: skip
                 Track.objects.bulk_create(tracks)
             n += count

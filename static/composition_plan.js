@@ -42,8 +42,8 @@
     if (plan === null) return; // JSON the editor cannot show: leave it to the textarea and the server
     var self = this;
     this.fill(plan);
-    this.editor.hidden = false;
-    this.json.rows = 4;
+    this.addToggle();
+    this.show("sections");
     this.editor.addEventListener("input", function () { self.write(); });
     this.seen = this.json.value;
     this.json.addEventListener("change", function () {
@@ -57,6 +57,37 @@
       section.querySelector("[data-plan-field=sectionName]").focus();
       self.write();
     });
+  };
+
+  // One view at a time: the section editor, or the plan as JSON (the field that is posted).
+  Editor.prototype.addToggle = function () {
+    var self = this;
+    this.toggle = document.createElement("button");
+    this.toggle.type = "button";
+    this.toggle.className = "link plan-toggle";
+    this.toggle.setAttribute("aria-controls", this.json.id);
+    this.root.insertBefore(this.toggle, this.root.firstChild);
+    this.toggle.addEventListener("click", function () {
+      if (self.view === "sections") return self.show("json");
+      var edited = readPlan(self.json.value);
+      if (edited === null) {
+        self.toggle.textContent = "Edit as sections (fix the JSON first)";
+        return;
+      }
+      self.fill(edited);
+      self.show("sections");
+    });
+  };
+
+  Editor.prototype.show = function (view) {
+    this.view = view;
+    var sections = view === "sections";
+    this.editor.hidden = !sections;
+    this.json.hidden = sections;
+    var help = this.root.querySelector("[data-plan-json-help]");
+    if (help) help.hidden = sections;
+    this.toggle.textContent = sections ? "Edit the plan as JSON" : "Edit the plan as sections";
+    this.toggle.setAttribute("aria-expanded", String(!sections));
   };
 
   Editor.prototype.fill = function (plan) {

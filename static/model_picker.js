@@ -8,3 +8,15 @@ document.addEventListener("htmx:load", (event) => {
     if (picker.value !== picker.dataset.fieldsFor) htmx.trigger(picker, "change");
   }
 });
+
+// A generate form sent back with mistakes: focus goes to the first field to mend (the old form,
+// and the focus in it, were swapped away).
+document.addEventListener("htmx:load", (event) => {
+  const form = event.detail.elt;
+  if (form.id !== "generate-form") return;
+  const invalid = form.querySelector(".invalid input, .invalid select, .invalid textarea");
+  if (invalid) {
+    invalid.closest("details")?.setAttribute("open", "");
+    invalid.focus();
+  }
+});

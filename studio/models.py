@@ -1,5 +1,7 @@
 import hashlib
+import re
 import secrets
+import unicodedata
 import uuid
 from datetime import UTC
 
@@ -19,6 +21,9 @@ class Project(models.Model):
     description = models.TextField(blank=True)
     created_at = models.DateTimeField(default=timezone.now)
     archived_at = models.DateTimeField(null=True, blank=True)
+    # Counts every change to the project's tracks (saved, renamed, tagged, moved, copied, deleted):
+    # an open page compares it with the one it shows to know when its library is out of date.
+    library_version = models.PositiveIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at"]
@@ -28,6 +33,12 @@ class Project(models.Model):
 
     def get_absolute_url(self):
         return id_url("project", self.pk)
+
+
+def library_changed(project_ids) -> None:
+    """Tell the open pages of these projects that their library changed: call it in the
+    transaction that changes the tracks."""
+    Project.objects.filter(pk__in=set(project_ids)).update(library_version=models.F("library_version") + 1)
 
 
 class Role(models.TextChoices):
@@ -120,6 +131,12 @@ class Generation(models.Model):
     # When the studio next asks the provider (a status check or a retry), or with a callback when
     # the model's jobs usually finish: the page can look again just after it.
     next_check_at = models.DateTimeField(null=True, blank=True)
+    # When the model's jobs usually finish, from the durations a worker has seen (poll_timing):
+    # the card counts down to it, and says when a job runs later than usual.
+    expected_finish_at = models.DateTimeField(null=True, blank=True)
+    dismissed_at = models.DateTimeField(null=True, blank=True)  # hidden from the cards, kept on record
+    # A copy of another project's track is filed under a generation of its own, pointing back here.
+    copied_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -146,6 +163,10 @@ class Generation(models.Model):
     @property
     def retry_url(self) -> str:
         return id_url("generation_retry", self.pk)
+
+    @property
+    def dismiss_url(self) -> str:
+        return id_url("generation_dismiss", self.pk)
 
     @property
     def card_version(self) -> str:
@@ -188,6 +209,10 @@ class Transition(models.Model):
         return f"{self.from_state} → {self.to_state}"
 
 
+# Reserved on Windows, macOS or Linux, and control characters: dropped from download names.
+UNSAFE_IN_FILE_NAMES = re.compile(r'[<>:"/\\|?*\x00-\x1f\x7f]')
+
+
 def track_upload_to(track, filename):
     # Stored names are ours alone: provider-supplied names never reach the filesystem.
     return f"tracks/{track.project_id}/{secrets.token_hex(16)}{filename[filename.rfind('.'):]}"
@@ -212,6 +237,12 @@ def search_words(text: str) -> str:
     return " ".join(text.casefold().split())
 
 
+def sort_key(text: str) -> str:
+    """How a title sorts: case and accents ignored ("Élan" beside "elan", before "Zebra")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).strip()
+
+
 class Track(models.Model):
     generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="tracks")
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="tracks")
@@ -228,6 +259,11 @@ class Track(models.Model):
     tags = models.ManyToManyField(Tag, blank=True, related_name="tracks")
     # Title and prompt, case-folded, in one column: one (trigram) index serves the search.
     search_text = models.TextField(blank=True, default="", editable=False)
+    sort_title = models.CharField(max_length=200, blank=True, default="", editable=False)  # sort_key(title)
+    # The waveform: min and max of each of up to WAVEFORM_BUCKETS stretches, as whole numbers from
+    # -127 to 127, flat ([min, max, min, max, ...]); [] when the audio could not be decoded,
+    # None until computed (studio/audio/waveform.py).
+    peaks = models.JSONField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["generation", "position"]
@@ -237,7 +273,7 @@ class Track(models.Model):
         indexes = [
             models.Index(fields=["project", "-created_at", "-id"], name="track_project_recent"),
             models.Index(fields=["-created_at", "-id"], name="track_recent"),  # search across projects
-            models.Index(fields=["project", "title"], name="track_project_title"),
+            models.Index(fields=["project", "sort_title", "id"], name="track_project_sort_title"),
             models.Index(fields=["project", "duration_seconds"], name="track_project_duration"),
         ]
 
@@ -248,8 +284,9 @@ class Track(models.Model):
         fields = kwargs.get("update_fields")
         if fields is None or "title" in fields:
             self.search_text = self.searchable_text()
+            self.sort_title = sort_key(self.title)[:200]
             if fields is not None:
-                kwargs["update_fields"] = {*fields, "search_text"}
+                kwargs["update_fields"] = {*fields, "search_text", "sort_title"}
         super().save(*args, **kwargs)
 
     def searchable_text(self) -> str:
@@ -268,6 +305,13 @@ class Track(models.Model):
 
     @property
     def download_name(self) -> str:
+        """The title as typed, less what no file system accepts in a name (sent as `filename*`)."""
+        stem = " ".join(UNSAFE_IN_FILE_NAMES.sub("", self.title).split())[:120].strip(" .") or f"track-{self.pk}"
+        return f"{stem}.{self.extension}"
+
+    @property
+    def ascii_download_name(self) -> str:
+        """The fallback for clients that ignore `filename*`: the title as an ASCII slug."""
         stem = slugify(self.title)[:80].strip("-") or f"track-{self.pk}"
         return f"{stem}.{self.extension}"
 

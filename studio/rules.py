@@ -77,6 +77,13 @@ def check_tracks(*, user, project_ids: Iterable[int], into: Project | None = Non
     if into is not None:
         membership = _membership(user, into.pk)
         if membership is None or not membership.allows(Role.EDITOR):
-            raise Refused("You can only move tracks to a project where you are an editor.", rule="role")
+            raise Refused("You can only move or copy tracks to a project where you are an editor.", rule="role")
         if membership.project.archived_at is not None:
             raise Refused(f"“{membership.project.name}” is archived: nothing can be added to it.", rule="archived")
+
+
+def check_dismiss(*, user, project_id: int) -> None:
+    """Refuse unless `user` may hide the project's finished cards (an editor there)."""
+    membership = _membership(user, project_id)
+    if membership is None or not membership.allows(Role.EDITOR):
+        raise Refused("Only the project's owner and editors can hide its cards.", rule="role")

@@ -51,8 +51,10 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "studio.error_pages.DebugErrorPages",  # the studio's error pages with DEBUG on too
     "axes.middleware.AxesMiddleware",  # last, as its docs ask
 ]
+CSRF_FAILURE_VIEW = "studio.error_pages.csrf_failure"
 
 ROOT_URLCONF = "studio.urls"
 WSGI_APPLICATION = "studio.wsgi.application"
@@ -297,6 +299,10 @@ MAX_DOWNLOAD_BYTES = env.int("MAX_DOWNLOAD_BYTES", default=500 * 1024 * 1024)
 CARD_REFRESH_MS = env.int("CARD_REFRESH_MS", default=1500)
 # ...and looks once more this soon after an answer saying a job's audio is moments away.
 CARD_SOON_MS = env.int("CARD_SOON_MS", default=250)
+# With nothing pending the page still looks for teammates' new jobs and library changes, this often;
+# a hidden tab (Page Visibility) looks CARD_HIDDEN_SLOWDOWN times less often.
+CARD_IDLE_REFRESH_MS = env.int("CARD_IDLE_REFRESH_MS", default=12000)
+CARD_HIDDEN_SLOWDOWN = env.int("CARD_HIDDEN_SLOWDOWN", default=4)
 # Jobs one user may have in progress at once (pending at the studio or the provider).
 MAX_PENDING_PER_USER = env.int("MAX_PENDING_PER_USER", default=20)
 

@@ -21,3 +21,8 @@ urlpatterns = [
     path("", include("studio.library.urls")),
     path("", include("studio.sharing.urls")),
 ]
+
+# The studio's own error pages (studio/error_pages.py: with DEBUG on too).
+handler403 = "studio.error_pages.forbidden"
+handler404 = "studio.error_pages.not_found"
+handler500 = "studio.error_pages.server_error"

@@ -6,9 +6,10 @@ Django's FileResponse always sends the whole file; browsers' <audio> elements as
 from __future__ import annotations
 
 import re
+import unicodedata
+from urllib.parse import quote
 
 from django.http import HttpResponse, StreamingHttpResponse
-from django.utils.http import content_disposition_header
 
 BLOCK = 64 * 1024
 _SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -16,6 +17,23 @@ _SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 class Unsatisfiable(Exception):
     pass
+
+
+def download_disposition(as_attachment: bool, filename: str, ascii_filename: str = "") -> str:
+    """Content-Disposition naming the file as typed, in any script (RFC 6266 `filename*`, UTF-8
+    per RFC 5987), with a plain ASCII `filename` first for clients that read only that."""
+    kind = "attachment" if as_attachment else "inline"
+    fallback = ascii_filename or _ascii(filename)
+    header = f'{kind}; filename="{fallback}"'
+    if filename != fallback:
+        header += f"; filename*=UTF-8''{quote(filename, safe='')}"
+    return header
+
+
+def _ascii(filename: str) -> str:
+    """Accents dropped, anything else outside printable ASCII (and quotes, backslashes) replaced."""
+    folded = unicodedata.normalize("NFKD", filename).encode("ascii", "ignore").decode()
+    return re.sub(r'[^\x20-\x7e]|["\\]', "_", folded) or "download"
 
 
 def parse_range(header: str, size: int) -> tuple[int, int] | None:
@@ -54,11 +72,13 @@ def _read(fh, start: int, length: int):
         fh.close()
 
 
-def file_response(request, fh, *, size: int, content_type: str, filename: str, as_attachment: bool, etag: str = ""):
+def file_response(
+    request, fh, *, size: int, content_type: str, filename: str, as_attachment: bool, etag: str = "", ascii_filename: str = ""
+):
     """Answer 200, 206 or 416 for an open binary file of `size` bytes."""
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Disposition": content_disposition_header(as_attachment, filename),
+        "Content-Disposition": download_disposition(as_attachment, filename, ascii_filename),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, max-age=3600",
     }

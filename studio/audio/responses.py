@@ -11,8 +11,9 @@ from studio.models import Track
 def audio_response(request, track: Track, *, as_attachment: bool) -> HttpResponse:
     """A track's audio, to members and share links alike: a store link, or the bytes with Range."""
     link = stored_files.presigned_url(
-        track.file.name, filename=track.download_name, content_type=track.content_type, as_attachment=as_attachment
-    )
+        track.file.name, filename=track.download_name, ascii_filename=track.ascii_download_name,
+        content_type=track.content_type, as_attachment=as_attachment,
+    )  # fmt: skip
     if link:
         return redirect(link)
     try:
@@ -25,6 +26,7 @@ def audio_response(request, track: Track, *, as_attachment: bool) -> HttpRespons
         size=track.size,
         content_type=track.content_type,
         filename=track.download_name,
+        ascii_filename=track.ascii_download_name,
         as_attachment=as_attachment,
         etag=track.sha256,
     )

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.files.storage import default_storage
-from django.utils.http import content_disposition_header
+
+from studio.audio.ranges import download_disposition
 
 
 def _is_s3(storage) -> bool:
@@ -58,7 +59,7 @@ def open_for_download(name: str):
     return RangedObject(handle.obj)
 
 
-def presigned_url(name: str, *, filename: str, content_type: str, as_attachment: bool) -> str | None:
+def presigned_url(name: str, *, filename: str, content_type: str, as_attachment: bool, ascii_filename: str = "") -> str | None:
     """A short-lived link straight to the store, when configured to hand those out; else None."""
     storage = default_storage
     if settings.AUDIO_DOWNLOADS != "redirect" or not _is_s3(storage):
@@ -66,7 +67,7 @@ def presigned_url(name: str, *, filename: str, content_type: str, as_attachment:
     return storage.url(
         name,
         parameters={
-            "ResponseContentDisposition": content_disposition_header(as_attachment, filename),
+            "ResponseContentDisposition": download_disposition(as_attachment, filename, ascii_filename),
             "ResponseContentType": content_type,
         },
         expire=settings.AWS_QUERYSTRING_EXPIRE,

@@ -50,6 +50,7 @@ MODELS = (
                 ),
                 Number(
                     name="seconds_start",
+                    advanced=True,
                     label="Start (seconds)",
                     min=1,
                     max=STABLE_AUDIO_MAX_SECONDS,
@@ -59,6 +60,7 @@ MODELS = (
                 ),
                 Number(
                     name="steps",
+                    advanced=True,
                     label="Steps",
                     min=1,
                     max=1000,

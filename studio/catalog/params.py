@@ -18,6 +18,7 @@ class Param:
     help: str = ""
     required: bool = False
     default: Any = None
+    advanced: bool = False  # rarely changed: the form shows it under "More options"
 
     def form_field(self) -> forms.Field:
         raise NotImplementedError
@@ -134,6 +135,10 @@ class ParamSpec:
 
     def form_fields(self) -> dict[str, forms.Field]:
         return {p.name: p.form_field() for p in self.params}
+
+    def more_options(self) -> set[str]:
+        """The parameters the form tucks under "More options"."""
+        return {p.name for p in self.params if p.advanced}
 
     def to_wire(self, cleaned: dict[str, Any]) -> dict[str, Any]:
         """The provider's request body: only the values the user set, in wire form."""

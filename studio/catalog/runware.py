@@ -163,6 +163,7 @@ MODELS = (
                 ),
                 Flag(
                     name="respectSectionsDurations",
+                    advanced=True,
                     label="Keep section durations exactly",
                     help="With a composition plan: hold every section to its duration instead of letting "
                     "the model adjust them.",
@@ -177,6 +178,7 @@ MODELS = (
                 ),
                 IntegerChoice(
                     name="sampleRate",
+                    advanced=True,
                     label="Sample rate",
                     choices=tuple((str(rate), f"{rate:,} Hz") for rate in SAMPLE_RATES),
                     blank_label="Provider default",
@@ -184,6 +186,7 @@ MODELS = (
                 ),
                 Number(
                     name="bitrate",
+                    advanced=True,
                     label="Bitrate (kbps)",
                     min=MIN_BITRATE,
                     max=MAX_BITRATE,
@@ -194,6 +197,7 @@ MODELS = (
                 ),
                 IntegerChoice(
                     name="channels",
+                    advanced=True,
                     label="Channels",
                     choices=(("1", "Mono"), ("2", "Stereo")),
                     blank_label="Provider default (stereo)",

@@ -7,13 +7,14 @@ without touching the pipeline, and one card partial (templates/studio/project.ht
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -32,6 +33,10 @@ PAGE_CARDS = 10  # cards the project page opens with
 CHECK_ALLOWANCE = timedelta(milliseconds=300)
 # Kinds of failure a retry cannot mend: someone must fix the key or the account first.
 NOT_RETRYABLE = (ErrorKind.AUTH, ErrorKind.CREDIT)
+# A job counts as slower than usual past this multiple of the model's usual duration (and at
+# least SLOW_MARGIN after its usual finish).
+SLOW_FACTOR = 1.5
+SLOW_MARGIN = timedelta(seconds=5)
 
 
 def format_seconds(seconds: float) -> str:
@@ -80,7 +85,7 @@ class Card:
             if gen.waiting_for == "slot":
                 return f"Waiting for a free {provider} slot"
             if gen.waiting_for == "retry" and gen.error_kind:
-                return f"{self.problem} Attempt {gen.attempt} did not go through; trying again"
+                return f"{self.problem} Attempt {gen.attempt} did not go through; trying again"  # "in N s": the page
             return "Waiting to be sent"
         if gen.state == S.SUBMITTING:
             if gen.provider_status == ProviderState.RUNNING:
@@ -90,7 +95,7 @@ class Card:
             if gen.error_kind == ErrorKind.DOWNLOAD:
                 return "Retrying the download"
             if gen.error_kind:
-                return f"{self.problem} Checking again soon"
+                return f"{self.problem} Checking again"  # "in N s": the page counts down to next_check_at
             if gen.provider_status == ProviderState.SUCCEEDED:
                 return "Finished; checking"
             if gen.provider_status == ProviderState.RUNNING:
@@ -102,8 +107,85 @@ class Card:
 
     @property
     def next_try_at(self):
-        """When the studio tries again, for a job waiting to retry."""
-        return self.gen.next_check_at if self.gen.state == S.QUEUED and self.gen.waiting_for else None
+        """When the studio tries again: a job waiting to retry, or a status check after an error."""
+        gen = self.gen
+        if gen.state == S.QUEUED and gen.waiting_for:
+            return gen.next_check_at
+        if gen.state == S.RUNNING and gen.error_kind:
+            return gen.next_check_at
+        return None
+
+    @property
+    def expected_finish_at(self):
+        """When the model's jobs usually finish, for a job at the provider (learnt by the workers)."""
+        gen = self.gen
+        return gen.expected_finish_at if gen.state == S.RUNNING and not gen.error_kind else None
+
+    @property
+    def slow_after(self):
+        """From when this job counts as slower than usual: half as long again as the usual duration."""
+        finish, submitted = self.expected_finish_at, self.gen.submitted_at
+        if finish is None or submitted is None:
+            return None
+        return finish + max((finish - submitted) * (SLOW_FACTOR - 1), SLOW_MARGIN)
+
+    @property
+    def is_slow(self) -> bool:
+        return self.slow_after is not None and timezone.now() > self.slow_after
+
+    # What the page shows first; static/live_time.js keeps these true while it stays open.
+
+    @property
+    def elapsed(self) -> str:
+        return format_seconds((timezone.now() - self.gen.created_at).total_seconds())
+
+    @property
+    def refused_for(self) -> str:
+        since = self.gen.retrying_since
+        return format_seconds((timezone.now() - since).total_seconds()) if since else ""
+
+    @property
+    def next_try_in(self) -> str:
+        at = self.next_try_at
+        if at is None:
+            return ""
+        seconds = (at - timezone.now()).total_seconds()
+        return f"in {format_seconds(seconds)}" if seconds >= 0.5 else "now"
+
+    @property
+    def usual(self) -> str:
+        """How long the model's jobs usually take, e.g. "20 s"."""
+        finish, submitted = self.expected_finish_at, self.gen.submitted_at
+        return format_seconds((finish - submitted).total_seconds()) if finish and submitted else ""
+
+    @property
+    def eta(self) -> str:
+        """"about 8 s left", "any moment now", or "slower than usual (usually 20 s)"."""
+        finish = self.expected_finish_at
+        if finish is None:
+            return ""
+        left = (finish - timezone.now()).total_seconds()
+        if left >= 1:
+            return f"about {format_seconds(left)} left"
+        if not self.is_slow:
+            return "any moment now"
+        return f"slower than usual (usually {self.usual})"
+
+    @property
+    def owner_fix(self) -> str:
+        return self.what_to_do(is_owner=True)
+
+    @property
+    def member_fix(self) -> str:
+        return self.what_to_do(is_owner=False)
+
+    @property
+    def provider_words(self) -> str:
+        """The provider's own words about what went wrong, when the card says it otherwise."""
+        gen = self.gen
+        if not gen.error or gen.state not in (S.FAILED, S.NEEDS_ATTENTION, S.QUEUED, S.RUNNING):
+            return ""
+        return gen.error if gen.error not in self.problem else ""
 
     @property
     def problem(self) -> str:
@@ -134,11 +216,13 @@ class Card:
         if kind == ErrorKind.UNREADABLE:
             return f"{provider} answered with something unreadable."
         if kind == ErrorKind.INVALID:
+            if plain := plain_words(gen.error, provider):
+                return plain
             return f"{provider} rejected the request: {gen.error}" if gen.error else f"{provider} rejected the request."
         if kind == ErrorKind.AUTH:
-            return f"{provider} refused the studio's API key. The project owner should have the key checked."
+            return f"{provider} refused the studio's API key, so trying again will not help."
         if kind == ErrorKind.CREDIT:
-            return f"The {provider} account is out of credit. Top it up at {provider}, then generate again."
+            return f"The {provider} account is out of credit, so trying again will not help."
         if kind == ErrorKind.DEADLINE:
             return f"{provider} did not finish it in time ({gen.error})."
         if kind in (ErrorKind.DOWNLOAD, ErrorKind.STORAGE):
@@ -146,8 +230,26 @@ class Card:
         if kind == ErrorKind.INTERNAL:
             return "Something went wrong in the studio while handling this job, several times; it was stopped."
         if gen.state == S.FAILED:
+            if plain := plain_words(gen.error, provider):
+                return plain
             return f"{provider} could not generate this" + (f": {gen.error}" if gen.error else ".")
         return ""
+
+    def what_to_do(self, *, is_owner: bool) -> str:
+        """For a failure a retry cannot mend: who can mend it, and how."""
+        provider, kind = self.provider, self.gen.error_kind
+        if self.gen.state != S.FAILED or kind not in NOT_RETRYABLE:
+            return ""
+        if kind == ErrorKind.AUTH:
+            if is_owner:
+                return (
+                    f"Have the studio's operator check its {provider} API key (it may be mistyped, revoked, "
+                    "or without access to this model), then generate again."
+                )
+            return f"The project owner can have the {provider} API key checked."
+        if is_owner:
+            return f"Top up credits at {provider} (the studio's {provider} account), then generate again."
+        return f"Ask the project owner to have credits topped up at {provider}."
 
     @property
     def _for_how_long(self) -> str:
@@ -161,12 +263,49 @@ class Card:
         return gen.state == S.CANCELLED or (gen.state == S.FAILED and gen.error_kind not in NOT_RETRYABLE)
 
 
+# Provider messages a musician should not have to decode: pattern → plain words.
+PLAIN_WORDS = (
+    (
+        re.compile(r"model\W+[\w.:@/-]+\W+not found or (is )?disabled|unknown model|invalid (enum value|model)", re.I),
+        "{provider} does not offer this model right now (it may have been retired, or switched off for the "
+        "studio's account). Choose another model.",
+    ),
+    (
+        re.compile(r"(must be|at most) (\w+ )*\d[\d,]* char", re.I),
+        "{provider} rejected the request: the text is longer than this model takes at once. Shorten it or split it.",
+    ),
+    (
+        re.compile(r"(content|prompt).{0,40}(policy|moderat|flagged|inappropriate)", re.I),
+        "{provider} turned the prompt down under its content rules. Rephrase it and try again.",
+    ),
+    (
+        re.compile(r"(voice).{0,30}(not found|does not exist|invalid)", re.I),
+        "{provider} rejected the request: that voice is not available to the studio's account. Pick another voice.",
+    ),
+)
+
+
+def plain_words(error: str, provider: str) -> str:
+    """A provider's message as a sentence anyone can act on, when it is one the studio
+    recognises; else "" (the card then quotes the provider's words as they are)."""
+    for pattern, words in PLAIN_WORDS:
+        if error and pattern.search(error):
+            return words.format(provider=provider)
+    return ""
+
+
 # --- Which cards, with how few queries ----------------------------------------------------
 
 
 def cards_in(project_id: int):
     """A project's generations with what a card shows but its tracks, newest first."""
     return Generation.objects.filter(project_id=project_id).select_related("created_by").order_by("-created_at", "-pk")
+
+
+def listed(generations):
+    """The generations a project's cards list: not hidden by a member, and not the records that
+    file copies of other projects' tracks (nothing was generated here)."""
+    return generations.filter(dismissed_at__isnull=True, copied_from__isnull=True)
 
 
 def with_tracks(generations, *, having: set[int] | None = None) -> list[Card]:
@@ -185,14 +324,35 @@ def card(generation_id: int, project_id: int) -> Card:
     return with_tracks(cards_in(project_id).filter(pk=generation_id))[0]
 
 
-def page_cards(project_id: int) -> list[Card]:
+@dataclass
+class CardPage:
+    """Cards of a project, newest first, and where the next older ones start (if any)."""
+
+    cards: list[Card]
+    older_than: int | None = None  # the id of the last card of the page, when older ones exist
+
+
+def page_cards(project_id: int) -> CardPage:
     """The cards the project page opens with: the latest ones, and any older one still pending."""
-    generations = list(cards_in(project_id)[:PAGE_CARDS])
+    generations = list(listed(cards_in(project_id))[: PAGE_CARDS + 1])
+    more = len(generations) > PAGE_CARDS
+    generations = generations[:PAGE_CARDS]
     shown = {g.pk for g in generations}
     older_pending = [pk for pk in pending_ids(project_id) if pk not in shown]
     if older_pending:
         generations += cards_in(project_id).filter(pk__in=older_pending)
-    return with_tracks(generations)
+    return CardPage(with_tracks(generations), generations[PAGE_CARDS - 1].pk if more else None)
+
+
+def older_cards(project_id: int, before: Generation) -> CardPage:
+    """The PAGE_CARDS cards listed after `before` (in the cards' order: newest first)."""
+    older = listed(cards_in(project_id)).filter(
+        Q(created_at__lt=before.created_at) | Q(created_at=before.created_at, pk__lt=before.pk)
+    )
+    generations = list(older[: PAGE_CARDS + 1])
+    more = len(generations) > PAGE_CARDS
+    generations = generations[:PAGE_CARDS]
+    return CardPage(with_tracks(generations), generations[-1].pk if more else None)
 
 
 def pending_ids(project_id: int) -> list[int]:
@@ -213,32 +373,50 @@ def asked_cards(request: HttpRequest) -> dict[int, str]:
     return asked
 
 
-def versions(project_id: int, user, asked: dict[int, str]) -> list:
-    """State and version of each asked card, with whether it has audio saved and the user's role:
-    the membership check rides on this query (an outsider's filter matches no row)."""
+def versions(project_id: int, user, asked: dict[int, str], *, newer_than: int | None) -> list:
+    """State and version of each asked card and of every card listed since the page's newest
+    (`newer_than`, an id: made by anyone, in any tab), with whether it has audio saved; and, on
+    every row, the user's role and the project's library version and archive date. The
+    membership check rides on this query (an outsider's filter matches no row). One query,
+    whatever the number of cards; None for `newer_than` asks for no new ones."""
+    wanted = Q(pk__in=asked)
+    if newer_than is not None:
+        wanted |= Q(pk__gt=newer_than, dismissed_at__isnull=True, copied_from__isnull=True)
     return list(
-        Generation.objects.filter(project_id=project_id, pk__in=asked, project__memberships__user=user)
-        .annotate(has_tracks=Exists(Track.objects.filter(generation=OuterRef("pk"))))
-        .order_by()  # in no order: no sort to plan or run
+        Generation.objects.filter(wanted, project_id=project_id, project__memberships__user=user)
+        .annotate(
+            has_tracks=Exists(Track.objects.filter(generation=OuterRef("pk"))),
+            role=F("project__memberships__role"),
+            library_version=F("project__library_version"),
+            archived_at=F("project__archived_at"),
+        )
+        .order_by("-pk")[: RECENT_CARDS + len(asked)]
         .values_list(
-            "pk", "state", "provider_status", "updated_at", "next_check_at", "has_tracks", "project__memberships__role", named=True
+            "pk", "state", "provider_status", "updated_at", "next_check_at", "has_tracks", "role", "library_version",
+            "archived_at", named=True,
         )
     )  # fmt: skip
 
 
-def changed_cards(project_id: int, rows: list, asked: dict[int, str]) -> list[Card]:
-    """The cards whose row changed since the version the page shows, newest first. A card that is
-    no longer pending is always sent: missing its end would leave it spinning. Tracks are fetched
-    for those that had audio saved, and for any that has just finished (its audio may have been
-    saved since the versions were read): a card still pending with none is known to have none."""
+def changed_cards(project_id: int, rows: list, asked: dict[int, str]) -> tuple[list[Card], list[Card]]:
+    """The cards whose row changed since the version the page shows, and the cards the page does
+    not show yet, newest first. A card that is no longer pending is always sent: missing its end
+    would leave it spinning. Tracks are fetched for those that had audio saved, and for any that
+    has just finished (its audio may have been saved since the versions were read): a card still
+    pending with none is known to have none."""
     changed = [
-        row for row in rows if row.state not in Generation.PENDING_STATES or card_version(row.updated_at) != asked[row.pk]
+        row
+        for row in rows
+        if row.pk not in asked
+        or row.state not in Generation.PENDING_STATES
+        or card_version(row.updated_at) != asked[row.pk]
     ]
     if not changed:
-        return []
+        return [], []
     generations = list(cards_in(project_id).filter(pk__in=[row.pk for row in changed]))
     had_tracks = {row.pk for row in changed if row.has_tracks}
-    return with_tracks(generations, having=had_tracks | {g.pk for g in generations if not g.is_pending})
+    cards = with_tracks(generations, having=had_tracks | {g.pk for g in generations if not g.is_pending})
+    return [c for c in cards if c.gen.pk in asked], [c for c in cards if c.gen.pk not in asked]
 
 
 def next_look_ms(pending: list) -> int | None:

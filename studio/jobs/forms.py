@@ -24,6 +24,19 @@ class GenerateForm(forms.Form):
             self.add_error(name if name in self.fields else None, message)
         return cleaned
 
+    def main_fields(self) -> list:
+        """The model's own fields shown at once (the picker is drawn on its own)."""
+        more = self.catalog_model.spec.more_options()
+        return [f for f in self if f.name != "model" and f.name not in more]
+
+    def more_fields(self) -> list:
+        """The rarely changed ones, under "More options"."""
+        more = self.catalog_model.spec.more_options()
+        return [f for f in self if f.name in more]
+
+    def more_has_errors(self) -> bool:
+        return any(f.errors for f in self.more_fields())
+
     def parameters(self) -> dict:
         """The cleaned parameters as stored on the generation (JSON-safe)."""
         return self.catalog_model.spec.to_wire(self.cleaned_data)

@@ -40,13 +40,14 @@ from providers.base import (
     Submitted,
 )
 from studio.audio.store import DownloadFailed, StoredAudio, download, store_stream
+from studio.audio.waveform import stored_peaks
 from studio.catalog import BY_KEY, CatalogModel
 from studio.errors import ErrorKind, error_kind
 from studio.jobs import leases, poll_timing
 from studio.jobs.adapters import get_adapter
 from studio.jobs.provider_slots import slots
 from studio.jobs.transitions import move, touch
-from studio.models import Generation, Track
+from studio.models import Generation, Track, library_changed
 
 log = logging.getLogger(__name__)
 S = Generation.State
@@ -177,6 +178,7 @@ def _accepted(gen: Generation, adapter: Adapter, submitted: Submitted, *, with_c
         error="",
         retrying_since=None,
         next_check_at=_after(news_in),
+        expected_finish_at=_after(poll_timing.typical_seconds(gen.model_key)),
     )
     if not moved:
         # Cancelled meanwhile: keep the provider's id on record, since it may charge for the job.
@@ -345,7 +347,7 @@ def apply_job_state(
     status check: one queue hop less between the provider finishing and the track on the card),
     else by the fetch step. `next_check_in`: when the caller will ask again if the job is not
     finished (seconds), recorded for the page."""
-    gen = Generation.objects.only("pk", "model_key", "started_at").get(pk=generation_id)
+    gen = Generation.objects.only("pk", "model_key", "started_at", "submitted_at").get(pk=generation_id)
     label = registry.label(_model(gen).provider)
     if job.state is State.SUCCEEDED:
         moved = move(
@@ -384,6 +386,9 @@ def apply_job_state(
         fields["next_check_at"] = _after(next_check_in)
     if job.progress is not None:
         fields["progress"] = job.progress
+    typical = poll_timing.typical_seconds(gen.model_key)
+    if typical is not None and gen.submitted_at:  # for the card's "about N s left"
+        fields["expected_finish_at"] = gen.submitted_at + timedelta(seconds=typical)
     if job.state is State.RUNNING and gen.started_at is None:
         fields["started_at"] = timezone.now()
     touch(generation_id, only_in=(S.RUNNING,), **fields)
@@ -468,9 +473,10 @@ def _fetch_failed(gen: Generation, exc: DownloadFailed) -> Next | None:
 def save_track(gen: Generation, stored: StoredAudio, *, position: int, media: dict, count: int = 1) -> Track | None:
     """The stored file as the job's track at `position`; None (and the file deleted) when a
     concurrent step saved that position first."""
+    peaks = stored_peaks(stored.name)  # before the row: the card shows the waveform with the track
     try:
         with transaction.atomic():
-            return Track.objects.create(
+            track = Track.objects.create(
                 generation=gen,
                 project_id=gen.project_id,
                 position=position,
@@ -481,7 +487,10 @@ def save_track(gen: Generation, stored: StoredAudio, *, position: int, media: di
                 size=stored.size,
                 sha256=stored.sha256,
                 duration_seconds=stored.duration_seconds or media.get("duration"),
+                peaks=peaks,
             )
+            library_changed([gen.project_id])
+            return track
     except IntegrityError:
         default_storage.delete(stored.name)
         return None

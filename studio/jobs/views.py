@@ -3,10 +3,10 @@ actions (cancel, retry, resubmit)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling, trigger_client_event
+from django_htmx.http import trigger_client_event
 
 from studio.access import (
     get_generation_for_user,
@@ -17,10 +17,11 @@ from studio.access import (
 )
 from studio.catalog import available_models, get_model
 from studio.errors import Refused
-from studio.http import HtmxHttpRequest, parse_id
+from studio.http import MAX_ID, HtmxHttpRequest, parse_id, parse_int
 from studio.jobs import cards, services
 from studio.jobs.forms import GenerateForm, initial_from_params
 from studio.library.find import find
+from studio.library.services import dismiss_generation
 from studio.models import ROLE_RANK, Generation, Project, Role, Track
 
 
@@ -61,13 +62,22 @@ def _prefill(request, chosen) -> tuple[dict, Track | None]:
 
 def _project_context(membership, form: GenerateForm | None) -> dict:
     project = membership.project
-    page_cards = cards.page_cards(project.pk)
+    return {
+        **_cards_context(membership, cards.page_cards(project.pk)),
+        "form": form,
+        "library_version": project.library_version,  # read before the library: a change in between shows next time
+    }
+
+
+def _cards_context(membership, page: cards.CardPage) -> dict:
+    """What the card partials need: the cards, where older ones start, and what the user may do."""
+    project = membership.project
     return {
         "project": project,
-        "form": form,
-        "cards": page_cards,
-        "pending_ids": [c.gen.pk for c in page_cards if c.gen.is_pending],
+        "cards": page.cards,
+        "older_than": page.older_than,
         "can_generate": membership.allows(Role.EDITOR) and project.archived_at is None,
+        "is_owner": membership.role == Role.OWNER,
         "membership": membership,
     }
 
@@ -114,15 +124,12 @@ def generate(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 
 
 def _new_card_response(request, project: Project, gen: Generation, *, form=None) -> HttpResponse:
-    """The new card on top of the list and polling restarted; plus the fresh form, if any."""
-    context = {
-        "project": project,
-        "form": form,
-        "card": cards.card(gen.pk, project.pk),
-        "pending_ids": cards.pending_ids(project.pk),
-        "can_generate": True,
-    }
-    return render(request, "studio/generate_done.html", context)
+    """The new card on top of the list (the page brings it into view and announces it); plus the
+    fresh form, if any."""
+    context = {"project": project, "form": form, "card": cards.card(gen.pk, project.pk), "can_generate": True}
+    response = render(request, "studio/generate_done.html", context)
+    trigger_client_event(response, "card-started", {"id": gen.pk})
+    return response
 
 
 def _sticky_initial(form: GenerateForm) -> dict:
@@ -139,25 +146,39 @@ def _form_response(request, project: Project, form) -> HttpResponse:
 @login_required
 @require_GET
 def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
-    """One request per interval for the whole page. Each pending card in the page sends its id and
-    the version it shows; only the cards whose row has changed since are re-rendered, out of band.
-    At most five queries for one card or fifty. Answers 286 (stop polling) once none of them is
-    pending (a new card brings a fresh poller with it), and may ask for one extra look before
-    the next refresh when news is due sooner (see _next_look_ms)."""
+    """One request per interval for the whole page, whoever is generating in the project.
+
+    The page sends each pending card's id and the version it shows (only the cards whose row
+    changed since are re-rendered), the newest card it shows (`after`: cards made since, by
+    anyone, in any tab, are sent to go on top) and the library version it shows with the
+    search, filters and page the library is showing (`library`, `library_query`: a changed
+    library is sent again as the user sees it). The same few queries for one card or fifty, and
+    for any number of tracks or members. The page paces its requests itself (static/cards.js:
+    quicker while a card is pending, slower when idle or hidden), and may be asked for one
+    extra look before the next refresh when news is due sooner (see next_look_ms)."""
     asked = cards.asked_cards(request)
-    rows = cards.versions(project_id, request.user, asked)
-    if not rows:
-        get_membership(request.user, project_id)  # 404 for anyone outside the project
-        return HttpResponseStopPolling()
-    pending = [row for row in rows if row.state in Generation.PENDING_STATES]
-    can_generate = ROLE_RANK[rows[0].project__memberships__role] >= ROLE_RANK[Role.EDITOR]
-    context = {"cards": cards.changed_cards(project_id, rows, asked), "can_generate": can_generate}
+    after = parse_int(request.GET.get("after", ""), low=0, high=MAX_ID)
+    rows = cards.versions(project_id, request.user, asked, newer_than=after)
+    # The user's role and the project's library version ride on the rows (an outsider's match none);
+    # with no row to carry them, the membership says them, or answers 404.
+    membership = None if rows else get_membership(request.user, project_id)
+    role, library_version, archived_at = (
+        (rows[0].role, rows[0].library_version, rows[0].archived_at) if rows
+        else (membership.role, membership.project.library_version, membership.project.archived_at)
+    )  # fmt: skip
+    can_edit = ROLE_RANK[role] >= ROLE_RANK[Role.EDITOR]
+    changed, new = cards.changed_cards(project_id, rows, asked)
+    context = {
+        "cards": changed, "new_cards": new, "can_generate": can_edit and archived_at is None, "is_owner": role == Role.OWNER,
+    }  # fmt: skip
+    shown_library = parse_int(request.GET.get("library", ""), low=0, high=MAX_ID)
+    if shown_library is not None and shown_library != library_version:
+        project = (membership or get_membership(request.user, project_id)).project
+        query = QueryDict(request.GET.get("library_query", "")[:2000])
+        context.update(find(query, [project.pk], project=project, can_edit=can_edit), library_version=library_version)
     response = render(request, "studio/cards_poll.html", context)
-    if not pending:
-        stop = HttpResponseStopPolling(response.content)
-        stop["Content-Type"] = response["Content-Type"]
-        return stop
-    look_in = cards.next_look_ms(pending)
+    pending = [row for row in rows if row.state in Generation.PENDING_STATES]
+    look_in = cards.next_look_ms(pending) if pending else None
     if look_in is not None:
         trigger_client_event(response, "cards-look", {"in": look_in})
     return response
@@ -165,10 +186,25 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 
 @login_required
 @require_GET
+def older_cards(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """The next page of older cards ("Older"): in place on the project page, or as a page."""
+    membership = get_membership(request.user, project_id)
+    project = membership.project
+    before = get_object_or_404(Generation, pk=parse_id(request.GET.get("before", "")) or 0, project=project)
+    context = _cards_context(membership, cards.older_cards(project.pk, before))
+    template = "studio/project.html#older-cards" if request.htmx else "studio/generations.html"
+    return render(request, template, context)
+
+
+@login_required
+@require_GET
 def generation_card(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
     gen = get_generation_for_user(request.user, generation_id)
     membership = get_membership(request.user, gen.project_id)
-    context = {"card": cards.card(gen.pk, gen.project_id), "project": gen.project, "can_generate": membership.allows(Role.EDITOR)}
+    context = {
+        "card": cards.card(gen.pk, gen.project_id), "project": gen.project,
+        "can_generate": membership.allows(Role.EDITOR), "is_owner": membership.role == Role.OWNER,
+    }  # fmt: skip
     return render(request, "studio/project.html#card", context)
 
 
@@ -206,6 +242,21 @@ def generation_retry(request: HtmxHttpRequest, generation_id: int) -> HttpRespon
     if not request.htmx:
         return redirect(gen.project)
     return _new_card_response(request, gen.project, new)
+
+
+@login_required
+@require_POST
+def generation_dismiss(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
+    """Hide a failed or cancelled card; the job stays on record."""
+    gen = get_generation_for_user(request.user, generation_id, Role.EDITOR)
+    try:
+        dismiss_generation(user=request.user, generation=gen)
+    except Refused as exc:
+        messages.error(request, exc.message)
+        return _card_or_redirect(request, gen, error=exc.message)
+    if not request.htmx:
+        return redirect(gen.project)
+    return HttpResponse("")  # the card is swapped for nothing
 
 
 def _card_or_redirect(request, gen: Generation, *, error: str = "", oob: bool = False) -> HttpResponse:

@@ -26,7 +26,17 @@ class MoveForm(forms.Form):
         self.fields["project"].queryset = projects.order_by("name")
 
 
-BULK_ACTIONS = [("zip", "Download ZIP"), ("tag", "Add tags"), ("move", "Move"), ("favorite", "Favorite"), ("delete", "Delete")]
+class CopyForm(MoveForm):
+    project = forms.ModelChoiceField(label="Copy to project", queryset=Project.objects.none(), empty_label=None)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "copy_%s")  # beside the move form on the track page
+        super().__init__(*args, **kwargs)
+
+
+BULK_ACTIONS = [
+    ("zip", "Download ZIP"), ("tag", "Add tags"), ("move", "Move"), ("copy", "Copy"), ("favorite", "Favorite"), ("delete", "Delete"),
+]  # fmt: skip
 
 
 class BulkForm(forms.Form):

@@ -14,5 +14,7 @@ urlpatterns = [
     path("tracks/<id:track_id>/favorite/", views.track_favorite, name="track_favorite"),
     path("tracks/<id:track_id>/tags/", views.track_tags, name="track_tags"),
     path("tracks/<id:track_id>/move/", views.track_move, name="track_move"),
+    path("tracks/<id:track_id>/copy/", views.track_copy, name="track_copy"),
+    path("tracks/waveforms/", views.track_waveforms, name="track_waveforms"),
     path("tracks/<id:track_id>/delete/", views.track_delete, name="track_delete"),
 ]

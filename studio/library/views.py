@@ -6,7 +6,7 @@ role) answers 404 and changes nothing."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
@@ -20,13 +20,14 @@ from studio.access import (
     tracks_for_user,
 )
 from studio.audio.responses import audio_response
+from studio.audio.waveform import encoded, ensure_peaks
 from studio.errors import Refused
-from studio.http import HtmxHttpRequest
+from studio.http import HtmxHttpRequest, parse_ids, parse_int
 from studio.library import find as library
 from studio.library import services
-from studio.library.forms import BulkForm, MoveForm, TagsForm, TrackTitleForm
+from studio.library.forms import BulkForm, CopyForm, MoveForm, TagsForm, TrackTitleForm
 from studio.library.zips import zip_response
-from studio.models import Role
+from studio.models import Role, Track
 from studio.sharing.forms import ShareLinkForm
 
 
@@ -37,8 +38,10 @@ def project_tracks(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     membership = get_membership(request.user, project_id)
     if not request.htmx:
         return redirect(f"{membership.project.get_absolute_url()}?{request.GET.urlencode()}#library")
-    context = library.find(request.GET, [project_id], project=membership.project, can_edit=membership.allows(Role.EDITOR))
-    return render(request, "studio/library.html#results", {"project": membership.project, **context})
+    project = membership.project
+    context = library.find(request.GET, [project_id], project=project, can_edit=membership.allows(Role.EDITOR))
+    context.update(project=project, library_version=project.library_version)
+    return render(request, "studio/library.html#results", context)
 
 
 @login_required
@@ -56,6 +59,7 @@ def search(request: HtmxHttpRequest) -> HttpResponse:
 @require_GET
 def track_detail(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     track, membership = get_track_with_membership(request.user, track_id)
+    ensure_peaks(track)  # a track stored before waveforms gets its own on its first view
     can_edit = membership.allows(Role.EDITOR)
     context = {
         "track": track,
@@ -65,6 +69,7 @@ def track_detail(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
         "title_form": TrackTitleForm(initial={"title": track.title}),
         "tags_form": TagsForm(initial={"tags": ", ".join(t.name for t in track.tags.all())}),
         "move_form": MoveForm(user=request.user, exclude=track.project_id) if can_edit else None,
+        "copy_form": CopyForm(user=request.user, exclude=track.project_id) if can_edit else None,
         "share_form": ShareLinkForm() if can_edit else None,
     }
     return render(request, "studio/track.html", context)
@@ -113,16 +118,27 @@ def track_tags(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
 @login_required
 @require_POST
 def track_move(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
+    return _to_another_project(request, track_id, MoveForm, services.move_tracks, done="Moved")
+
+
+@login_required
+@require_POST
+def track_copy(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
+    return _to_another_project(request, track_id, CopyForm, services.copy_tracks, done="Copied")
+
+
+def _to_another_project(request, track_id: int, form_class, change, *, done: str) -> HttpResponse:
+    """Move or copy one track into another project the user edits, from its page."""
     track, _ = get_track_with_membership(request.user, track_id, Role.EDITOR)
-    form = MoveForm(request.POST, user=request.user, exclude=track.project_id)
+    form = form_class(request.POST, user=request.user, exclude=track.project_id)
     if not form.is_valid():
         raise Http404("No such project")  # not an editor there: the same answer as for any stranger's id
     try:
-        services.move_tracks(user=request.user, tracks=[track], to_project=form.cleaned_data["project"])
+        change(user=request.user, tracks=[track], to_project=form.cleaned_data["project"])
     except Refused as exc:
         messages.error(request, exc.message)
     else:
-        messages.success(request, f"Moved to “{form.cleaned_data['project'].name}”.")
+        messages.success(request, f"{done} to “{form.cleaned_data['project'].name}”.")
     return redirect("track_detail", track.pk)
 
 
@@ -173,10 +189,27 @@ def _bulk_change(request, action: str, tracks, data: dict) -> str:
             raise Refused("Type the tags to add: nothing was changed.")
         services.add_tags(user=user, tracks=tracks, names=names)
         return f"Tagged {', '.join(names)}."
-    # move: the target goes through the same access check as any project id the user sends
+    # move or copy: the target goes through the same access check as any project id the user sends
     target = get_project_for_user(user, data["project"] or 0, Role.EDITOR)
+    if action == "copy":
+        count = services.copy_tracks(user=user, tracks=tracks, to_project=target)
+        return f"{count} track{'s' if count != 1 else ''} copied to “{target.name}”."
     count = services.move_tracks(user=user, tracks=tracks, to_project=target)
     return f"{count} track{'s' if count != 1 else ''} moved to “{target.name}”."
+
+
+WAVEFORMS_PER_REQUEST = 25  # a page of the library
+
+
+@login_required
+@require_GET
+def track_waveforms(request: HtmxHttpRequest) -> JsonResponse:
+    """The waveforms of listed tracks stored before waveforms existed, computed now: one request
+    for a whole page (static/player.js asks once per page that shows such tracks)."""
+    ids = parse_ids(request.GET.getlist("ids"), limit=WAVEFORMS_PER_REQUEST)
+    width = parse_int(request.GET.get("width", ""), low=16, high=800) or 160
+    tracks = Track.objects.filter(pk__in=ids, project__in=projects_for_user(request.user))
+    return JsonResponse({str(track.pk): encoded(ensure_peaks(track), width=width) for track in tracks})
 
 
 @login_required

@@ -9,11 +9,11 @@ import zipfile
 from collections.abc import Iterable, Iterator
 
 from django.http import StreamingHttpResponse
-from django.utils.http import content_disposition_header
 from django.utils.text import slugify
 
+from studio.audio.ranges import download_disposition
 from studio.audio.stored_files import open_for_download
-from studio.models import Track
+from studio.models import UNSAFE_IN_FILE_NAMES, Track
 
 BLOCK = 64 * 1024
 
@@ -80,10 +80,11 @@ def zip_chunks(tracks: Iterable[Track]) -> Iterator[bytes]:
 
 def zip_response(tracks: Iterable[Track], *, archive_name: str) -> StreamingHttpResponse:
     stem = slugify(archive_name)[:80].strip("-") or "tracks"
+    named = " ".join(UNSAFE_IN_FILE_NAMES.sub("", archive_name).split())[:120].strip(" .") or stem
     response = StreamingHttpResponse(
         (chunk for chunk in zip_chunks(tracks) if chunk), content_type="application/zip"
     )
-    response["Content-Disposition"] = content_disposition_header(True, f"{stem}.zip")
+    response["Content-Disposition"] = download_disposition(True, f"{named}.zip", f"{stem}.zip")
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response

@@ -90,7 +90,7 @@ def test_redirect_mode_hands_members_a_short_lived_link_that_serves_ranges(s3_bu
     fetched = httpx.get(link, headers={"Range": "bytes=8-15"})
     assert fetched.status_code == 206
     assert fetched.content == AUDIO[8:16]
-    assert fetched.headers["Content-Disposition"] == 'attachment; filename="ocean.wav"'
+    assert fetched.headers["Content-Disposition"] == "attachment; filename=\"ocean.wav\"; filename*=UTF-8''Ocean.wav"
     assert fetched.headers["Content-Type"] == "audio/wav"
 
     client.force_login(bob)

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 
 from studio.teams.services import create_project
-from tests.browser.test_generate_in_browser import sign_in
+from tests.browser.helpers import sign_in
 from tests.conftest import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]

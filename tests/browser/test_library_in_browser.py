@@ -3,18 +3,10 @@ link that works without an account until it is revoked."""
 
 import pytest
 
-from tests.browser.test_generate_in_browser import sign_in
+from tests.browser.helpers import play_in_player, sign_in
 from tests.conftest import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-PLAY_MUTED = """(audio) => new Promise((resolve, reject) => {
-    audio.muted = true;
-    audio.addEventListener('timeupdate', () => resolve(audio.currentTime), {once: true});
-    audio.addEventListener('error', () => reject(new Error('audio error ' + audio.error?.code)), {once: true});
-    audio.play().catch(reject);
-})"""
-
 
 def test_share_with_a_viewer_then_with_anyone_then_revoke(browser, page, live_server, emulator, worker):
     make_user("ann")
@@ -51,7 +43,7 @@ def test_share_with_a_viewer_then_with_anyone_then_revoke(browser, page, live_se
     row = ben.get_by_test_id("track-row").filter(has_text="Foghorn lullaby")
     row.wait_for()
     assert ben.get_by_test_id("track-row").count() == 1
-    assert ben.evaluate(PLAY_MUTED, row.locator("audio").element_handle()) > 0
+    assert play_in_player(ben, row.locator("[data-track-play]")) > 0
     row.get_by_role("link", name="Foghorn lullaby over a sleepy harbour").click()
     ben.get_by_role("heading", name="Foghorn lullaby over a sleepy harbour").wait_for()
     assert ben.get_by_role("button", name="Delete track").count() == 0
@@ -75,12 +67,12 @@ def test_share_with_a_viewer_then_with_anyone_then_revoke(browser, page, live_se
     response = stranger.goto(share_url)
     assert response.status == 200
     stranger.get_by_role("heading", name="Foghorn lullaby over a sleepy harbour").wait_for()
-    assert stranger.evaluate(PLAY_MUTED, stranger.locator("audio").element_handle()) > 0
+    assert play_in_player(stranger, stranger.locator("[data-track-play]")) > 0
     with stranger.expect_download() as info:
         stranger.get_by_role("link", name="Download").click()
     download = info.value
     stem, _, extension = download.suggested_filename.rpartition(".")
-    assert stem == "foghorn-lullaby-over-a-sleepy-harbour"
+    assert stem == "Foghorn lullaby over a sleepy harbour"
     head = open(download.path(), "rb").read(4)
     assert {"wav": head == b"RIFF", "mp3": head[:3] == b"ID3" or head[0] == 0xFF}[extension]
 

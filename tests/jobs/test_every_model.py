@@ -45,7 +45,7 @@ ERRORS = [
     ("401", ErrorKind.AUTH, "{label} refused the studio's API key"),
     ("402", ErrorKind.CREDIT, "The {label} account is out of credit"),
     ("403", ErrorKind.AUTH, "{label} refused the studio's API key"),
-    ("400", ErrorKind.INVALID, "{label} rejected the request: "),
+    ("400", ErrorKind.INVALID, "{label} "),  # the provider's words, or what they mean in plain words
 ]
 
 
@@ -61,6 +61,7 @@ def test_every_model_ends_a_refused_job_with_a_plain_reason(project, alice, emul
     assert gen.error_kind == kind, (gen.error_kind, gen.error)
     assert card.problem.startswith(message.format(label=registry.label(model.provider))), card.problem
     assert "Traceback" not in card.problem
+    assert gen.error in card.problem or card.provider_words == gen.error  # the provider's own words stay at hand
     assert card.can_retry == (kind == ErrorKind.INVALID)  # a key or credit problem is not mended by a retry
     assert not gen.tracks.exists()
 

@@ -74,7 +74,7 @@ def test_provider_failure_ends_the_job_failed_with_the_reason(project, alice, em
     ("marker", "message"),
     [
         ("[emulate:402]", "The Pixazo account is out of credit"),
-        ("[emulate:400]", "Pixazo rejected the request"),
+        ("[emulate:400]", "Pixazo does not offer this model right now"),  # "Model '…' not found or is disabled"
     ],
 )
 def test_permanent_submit_errors_fail_at_once_with_a_plain_message(project, alice, emulator, worker, marker, message):

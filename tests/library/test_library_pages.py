@@ -35,7 +35,7 @@ def shelve(project, user, count: int = COUNT) -> list[Track]:
         Track(generation=gen, project=project, position=i, title="abc"[i % 3], file=f"tracks/{project.pk}/{i}.wav",
               content_type="audio/wav", extension="wav", size=1, sha256="0" * 64,
               duration_seconds=None if i % 5 == 0 else float(i % 4), created_at=now - timedelta(minutes=i // 3),
-              search_text=f"take {i} {'even' if i % 2 == 0 else 'odd'}")
+              search_text=f"take {i} {'even' if i % 2 == 0 else 'odd'}", sort_title="abc"[i % 3])
         for i in range(count)
     )  # fmt: skip
     return list(Track.objects.filter(generation=gen))

@@ -61,7 +61,9 @@ def test_a_track_link_lifecycle_create_play_download_revoke(alice_client, projec
     assert seek.status_code == 206 and body(seek) == AUDIO[100:200]
     download = anonymous.get(f"/s/{link.token}/tracks/{track.pk}/audio/", {"download": "1"})
     assert download.status_code == 200 and body(download) == AUDIO
-    assert download["Content-Disposition"] == 'attachment; filename="rainy-city-night.wav"'
+    assert download["Content-Disposition"] == (
+        "attachment; filename=\"rainy-city-night.wav\"; filename*=UTF-8''Rainy%20city%20night.wav"
+    )
     link.refresh_from_db()
     assert (link.plays, link.downloads) == (1, 1)  # the seek is not a new play
 
@@ -109,10 +111,10 @@ def test_a_project_link_lists_every_track_and_streams_a_zip(alice_client, projec
     response = anonymous.get(f"/s/{link.token}/tracks.zip")
     assert response.status_code == 200 and response.streaming
     assert response["Content-Type"] == "application/zip"
-    assert response["Content-Disposition"] == 'attachment; filename="alices-game.zip"'
+    assert response["Content-Disposition"] == "attachment; filename=\"alices-game.zip\"; filename*=UTF-8''Alice%27s%20game.zip"
     archive = zipfile.ZipFile(io.BytesIO(body(response)))
     assert archive.testzip() is None
-    assert sorted(archive.namelist()) == ["intro-2.wav", "intro.wav"]
+    assert sorted(archive.namelist()) == ["Intro-2.wav", "Intro.wav"]
     contents = {archive.read(n) for n in archive.namelist()}
     assert contents == {first.file.read(), second.file.read()}
     link.refresh_from_db()
@@ -139,4 +141,4 @@ def test_share_links_and_the_zip_read_from_an_s3_store(s3_bucket, alice_client, 
     seek = anonymous.get(f"/s/{link.token}/tracks/{track.pk}/audio/", HTTP_RANGE="bytes=300-399")
     assert seek.status_code == 206 and body(seek) == S3_AUDIO[300:400]
     archive = zipfile.ZipFile(io.BytesIO(body(anonymous.get(f"/s/{link.token}/tracks.zip"))))
-    assert archive.read("ocean.wav") == S3_AUDIO
+    assert archive.read("Ocean.wav") == S3_AUDIO
