@@ -106,7 +106,6 @@ def worker_process(transactional_db, fault_emulator, live_server, settings, tmp_
         env[f"{name.upper()}_API_KEY"] = API_KEY
         env[f"{name.upper()}_BASE_URL"] = f"{fault_emulator.base_url}/{name}"
     settings.PUBLIC_BASE_URL = live_server.url
-    settings.MAX_PENDING_PER_USER = 1000  # one user starts all 200 jobs at once: the run tests the pipeline, not that rule
     workers = KillableWorkers(env=env, log_dir=tmp_path)
     workers.start()
     yield workers
