@@ -147,6 +147,7 @@ def test_keyboard_shortcuts_and_none_while_typing(browser, live_server, studio):
     page.keyboard.press("Space")
     page.wait_for_function("document.querySelector('[data-player-audio]').paused")
     first = page.locator("[data-player-title]").inner_text()
+    page.wait_for_function("document.querySelector('[data-player-audio]').duration > 0")  # seeking needs the length
     page.keyboard.press("l")
     page.keyboard.press("ArrowRight")
     page.wait_for_function("document.querySelector('[data-player-audio]').currentTime >= 9.5")
