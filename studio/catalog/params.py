@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 
 @dataclass(frozen=True)
@@ -50,17 +51,17 @@ class Text(Param):
 
 
 class InRange:
-    """A number field that refuses a value outside its range while reading it, before Django's
-    step check, which computes in floats and fails (OverflowError, ValueError) far out of range."""
+    """A number field that checks its range while reading a value, before Django's step check,
+    which computes in floats and fails (OverflowError, ValueError) far out of range."""
 
     def to_python(self, value):
         number = super().to_python(value)
         if isinstance(number, Decimal) and not number.is_finite():
             return number  # "NaN", "Infinity": the field's own check says "Enter a number."
-        if number is not None and not self.min_value <= number <= self.max_value:
-            raise forms.ValidationError(
-                f"Enter a number from {self.min_value} to {self.max_value}.", code="out_of_range"
-            )
+        if number is not None:
+            for validator in self.validators:
+                if isinstance(validator, (MinValueValidator, MaxValueValidator)):
+                    validator(number)  # the usual words: "Ensure this value is less than or equal to …"
         return number
 
 
