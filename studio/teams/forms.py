@@ -15,7 +15,7 @@ class ProjectForm(forms.ModelForm):
 
 
 class MemberForm(forms.Form):
-    who = forms.CharField(label="Username or e-mail address", max_length=254)
+    who = forms.EmailField(label="E-mail address", max_length=254)
     role = forms.ChoiceField(label="Role", choices=[("editor", "Editor"), ("viewer", "Viewer")], initial="viewer")
 
 
