@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from datetime import timedelta
 
@@ -63,7 +64,7 @@ def test_a_track_link_lifecycle_create_play_download_revoke(alice_client, projec
     assert download.status_code == 200 and body(download) == AUDIO
     assert download["Content-Disposition"] == 'attachment; filename="rainy-city-night.wav"'
     link.refresh_from_db()
-    assert (link.plays, link.downloads) == (1, 1)  # the seek is not a new play
+    assert (link.plays, link.downloads) == (0, 1)  # fetching the file is no play: the player says when it plays
 
     response = alice_client.post(f"/shares/{link.pk}/revoke/")
     assert response.status_code == 302
@@ -80,6 +81,34 @@ def test_a_link_without_downloads_plays_but_does_not_download(alice_client, proj
     assert anonymous.get(f"/s/{link.token}/tracks/{track.pk}/audio/").status_code == 200
     assert anonymous.get(f"/s/{link.token}/tracks/{track.pk}/audio/", {"download": "1"}).status_code == 404
     assert anonymous.get(f"/s/{link.token}/tracks.zip").status_code == 404
+
+
+def test_a_play_counts_when_the_player_starts_and_only_with_the_pages_token(alice_client, project, track):
+    link = create_link(alice_client, project, track=track.pk)
+    visitor = Client(enforce_csrf_checks=True)
+    page = visitor.get(f"/s/{link.token}/").content.decode()
+    played_url = f"/s/{link.token}/tracks/{track.pk}/played/"
+    assert f'data-played-url="{played_url}"' in page and "share_plays.js" in page
+    token = re.search(r'data-csrf-token="([^"]+)"', page).group(1)
+
+    assert Client(enforce_csrf_checks=True).post(played_url).status_code == 403  # a bot without the page
+    assert visitor.get(f"/s/{link.token}/tracks/{track.pk}/audio/").status_code == 200
+    assert visitor.post(played_url, HTTP_X_CSRFTOKEN=token).status_code == 204
+    link.refresh_from_db()
+    assert link.plays == 1
+    alice_client.post(f"/shares/{link.pk}/revoke/")
+    assert visitor.post(played_url, HTTP_X_CSRFTOKEN=token).status_code == 404
+
+
+def test_a_listen_only_link_says_what_downloads_off_means_and_a_revoked_one_says_revoked(alice_client, project, track):
+    form_page = alice_client.get(f"/projects/{project.pk}/shares/").content.decode()
+    assert "a listen-only page with no download button" in form_page and "can still be recorded" in form_page
+    link = create_link(alice_client, project, track=track.pk, expires_in="7")
+    assert 'controlslist="nodownload"' in Client().get(f"/s/{link.token}/").content.decode()
+    alice_client.post(f"/shares/{link.pk}/revoke/")
+    card = alice_client.get(f"/projects/{project.pk}/shares/").content.decode().split(f'id="link-{link.pk}"')[1].split("</article>")[0]
+    assert "Revoked" in card and "Expires" not in card and "Expired" not in card
+    assert "listen only (downloads off)" in card
 
 
 def test_an_expired_link_answers_404(alice_client, project, track):
