@@ -5,6 +5,7 @@ from django.urls import include, path, register_converter
 
 from studio.http import IdConverter
 from studio.ops import health
+from studio.teams import password_reset
 from studio.teams import views as teams
 
 register_converter(IdConverter, "id")  # before the parts' url modules are read below
@@ -14,6 +15,7 @@ urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("readyz", health.readyz, name="readyz"),
     path("accounts/signup/", teams.signup, name="signup"),
+    path("accounts/password_reset/", password_reset.password_reset, name="password_reset"),  # before auth's own
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("studio.teams.urls")),
