@@ -327,5 +327,8 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # Access logs carry request paths, and callback paths carry a secret.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Django's own logger prints through its own unfiltered handler when DEBUG is on (request
+        # paths with their tokens): one redacting handler in every mode instead.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -19,6 +19,7 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
         "PATH": "/usr/bin:/bin",
         "DATABASE_URL": f"sqlite:///{tmp_path}/deploy.sqlite3",
         "PIXAZO_API_KEY": "a-real-key",
+        "EMAIL_URL": "smtp+tls://studio:secret@mail.example.com:587",  # not contacted by the check
     }
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
@@ -27,6 +28,37 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     assert "security.W" not in output
+
+
+def test_check_deploy_fails_when_production_mail_would_only_be_printed(tmp_path):
+    env = {
+        "DEBUG": "false",
+        "SECRET_KEY": "x7#Lq9-production-secret-for-the-check-only-3f8a2c1e9d0b7a6f5e4d",
+        "ALLOWED_HOSTS": "studio.example.com",
+        "PATH": "/usr/bin:/bin",
+        "DATABASE_URL": f"sqlite:///{tmp_path}/deploy.sqlite3",
+        "PIXAZO_API_KEY": "a-real-key",
+    }
+    result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0
+    assert "studio.E002" in result.stderr and "EMAIL_URL" in result.stderr
+
+
+def test_request_logs_redact_tokens_in_every_mode(tmp_path):
+    """With DEBUG on, Django's own console handler used to print the path as it came."""
+    script = (
+        "import django, logging; django.setup(); "
+        "logging.getLogger('django.request').warning('Not Found: %s', '/hooks/pixazo/7/SECRET-CALLBACK-TOKEN/'); "
+        "logging.getLogger('django.request').warning('Not Found: %s', '/invitations/SECRET-INVITATION-TOKEN/')"
+    )
+    for debug in ("true", "false"):
+        env = {"DEBUG": debug, "SECRET_KEY": "k" * 50, "PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "studio.settings",
+               "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite3"}
+        result = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
+        output = result.stdout + result.stderr
+        assert result.returncode == 0, output
+        assert "SECRET-" not in output, (debug, output)
+        assert output.count("[redacted]") == 2, (debug, output)
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):
