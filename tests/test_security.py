@@ -1,8 +1,10 @@
 """The web surface: deploy settings, CSRF, sign-in throttling, secrets kept out of logs."""
 
 import logging
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from django.test import Client
@@ -139,3 +141,22 @@ def test_readiness_answers_503_when_the_broker_is_down(client, db, monkeypatch, 
     response = client.get("/readyz")
     assert response.status_code == 503
     assert response.json()["broker"] is False
+
+
+def test_every_page_carries_the_content_security_policy_and_the_permissions_policy(alice_client, project):
+    response = alice_client.get(f"/projects/{project.pk}/")
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "style-src 'self'" in policy and "frame-ancestors 'none'" in policy
+    assert "unsafe-inline" not in policy and "unsafe-eval" not in policy
+    assert "camera=()" in response["Permissions-Policy"] and "microphone=()" in response["Permissions-Policy"]
+    assert '"allowEval": false' in response.content.decode() and '"includeIndicatorStyles": false' in response.content.decode()
+
+
+def test_no_template_holds_an_inline_script_handler_or_eval_needing_htmx():
+    """What the policy would block: inline <script>, on* attributes, hx-on, htmx trigger filters."""
+    offenders = []
+    pattern = re.compile(r"<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+\s*=|hx-on|hx-trigger=\"[^\"]*\[|\sstyle=\"")
+    for path in Path(__file__).resolve().parents[1].joinpath("templates").rglob("*.html"):
+        for match in pattern.finditer(path.read_text()):
+            offenders.append(f"{path.name}: {match.group()}")
+    assert offenders == []
