@@ -3,7 +3,8 @@
 The routes are read from the URL configuration when the test runs, so a view added later is
 covered the day it lands. Each route gets every hostile value as its path's words, as every
 query and form field any page reads (the catalog's parameters included), and as a raw JSON body;
-by GET and by POST (CSRF satisfied); signed out, as an editor and as the owner."""
+and in the headers that carry numbers (Range, Content-Length); by GET and by POST (CSRF
+satisfied); signed out, as an editor and as the owner."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ HOSTILE = [
     "not json {",
     "\x00",
 ]
+HEADER_VALUES = ["²", "٣", "9" * 400, "-1"]
 JSON_BODIES = ["[" * 50_000, '{"sections": [' * 2_000, "not json {", "\x00"]
 # What pages read from requests: every form's fields and the query words the views look at.
 GENERIC_NAMES = sorted(
@@ -101,6 +103,11 @@ def test_no_route_answers_a_server_error_to_hostile_values(route, world):
         for body in JSON_BODIES:
             response = client.post(paths[0], body, content_type="application/json")
             failures += five_hundreds(who, paths[0], "POST json", response, body)
+        for value in HEADER_VALUES:  # numbers read from headers: a player's Range, a callback's length
+            response = client.get(paths[0], HTTP_RANGE=f"bytes={value}-{value}")
+            failures += five_hundreds(who, paths[0], "GET Range", response, value)
+            response = client.post(paths[0], "{}", content_type="application/json", CONTENT_LENGTH=value)
+            failures += five_hundreds(who, paths[0], "POST Content-Length", response, value)
     assert failures == []
 
 

@@ -11,7 +11,7 @@ from django.http import HttpResponse, StreamingHttpResponse
 from django.utils.http import content_disposition_header
 
 BLOCK = 64 * 1024
-_SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.ASCII)  # ASCII digits only: not "٣", not "²"
 
 
 class Unsatisfiable(Exception):

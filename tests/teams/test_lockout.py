@@ -145,3 +145,8 @@ def test_through_gunicorn_the_proxys_clients_and_direct_clients_are_told_apart(g
         assert post_login(direct, base, WRONG, forwarded=f"192.0.2.{number}") == (200 if number < 4 else 429)
     assert post_login(direct, base, RIGHT, forwarded="203.0.113.9") == 429
     assert post_login(other_direct, base, RIGHT) == 302
+
+
+def test_a_username_longer_than_any_account_is_a_form_error_not_a_crash(db):
+    response = Client().post("/accounts/login/", {"username": "x" * 400, "password": "guess"})
+    assert response.status_code == 200 and "Ensure this value has at most 150 characters" in response.content.decode()
