@@ -13,16 +13,20 @@ from studio.models import Generation
 from studio.ops.log_filters import RedactSecrets
 
 
-def test_check_deploy_is_clean_under_production_settings(tmp_path):
-    env = {
+def production(tmp_path, **more) -> dict[str, str]:
+    return {
         "DEBUG": "false",
         "SECRET_KEY": "x7#Lq9-production-secret-for-the-check-only-3f8a2c1e9d0b7a6f5e4d",
         "ALLOWED_HOSTS": "studio.example.com",
         "PATH": "/usr/bin:/bin",
         "DATABASE_URL": f"sqlite:///{tmp_path}/deploy.sqlite3",
         "PIXAZO_API_KEY": "a-real-key",
-        "EMAIL_URL": "smtp+tls://studio:secret@mail.example.com:587",  # not contacted by the check
+        **more,
     }
+
+
+def test_check_deploy_is_clean_under_production_settings(tmp_path):
+    env = production(tmp_path, EMAIL_URL="smtp+tls://studio:secret@mail.example.com:587")  # not contacted
     result = subprocess.run(
         [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
         env=env, capture_output=True, text=True, timeout=60,
@@ -33,14 +37,7 @@ def test_check_deploy_is_clean_under_production_settings(tmp_path):
 
 
 def test_check_deploy_fails_when_production_mail_would_only_be_printed(tmp_path):
-    env = {
-        "DEBUG": "false",
-        "SECRET_KEY": "x7#Lq9-production-secret-for-the-check-only-3f8a2c1e9d0b7a6f5e4d",
-        "ALLOWED_HOSTS": "studio.example.com",
-        "PATH": "/usr/bin:/bin",
-        "DATABASE_URL": f"sqlite:///{tmp_path}/deploy.sqlite3",
-        "PIXAZO_API_KEY": "a-real-key",
-    }
+    env = production(tmp_path)
     result = subprocess.run([sys.executable, "manage.py", "check", "--deploy"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "studio.E002" in result.stderr and "EMAIL_URL" in result.stderr
