@@ -35,7 +35,8 @@ def violations(page) -> list[str]:
     return page.evaluate("window.__violations || []")
 
 
-def test_the_pages_run_under_the_policy_without_a_violation(page, live_server, emulator, worker):
+def test_the_pages_run_under_the_policy_without_a_violation(strict_page, live_server, emulator, worker):
+    page = strict_page
     make_user("dana")
     problems = watch(page)
     sign_in(page, live_server, "dana", "pw-dana")

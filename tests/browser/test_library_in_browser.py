@@ -55,6 +55,7 @@ def test_share_with_a_viewer_then_with_anyone_then_revoke(browser, page, live_se
     ben.goto(link)
     ben.get_by_role("button", name="Join project as ben").click()
     ben.get_by_text("You joined “Harbour game” as viewer.").wait_for()
+    ben.goto(f"{live_server.url}/")
     ben.get_by_label("Search every project").fill("foghorn")
     ben.get_by_role("button", name="Search").click()
     row = ben.get_by_test_id("track-row").filter(has_text="Foghorn lullaby")
