@@ -24,11 +24,4 @@
     }
     if (focused) document.getElementById(focused)?.focus({ preventScroll: true });
   });
-
-  document.addEventListener("click", (event) => {
-    const button = event.target.closest("[data-confirm-delete]");
-    if (!button) return;
-    const action = button.form?.querySelector("#bulk-action");
-    if (action && action.value === "delete" && !window.confirm(button.dataset.confirmDelete)) event.preventDefault();
-  });
 })();

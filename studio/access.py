@@ -1,6 +1,8 @@
 """Access helpers: every lookup is scoped by membership and answers 404 otherwise, so an
 outsider cannot even learn that an object exists."""
 
+import re
+
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
@@ -63,8 +65,17 @@ def tracks_for_user(user, project_id: int, track_ids, role: str = Role.VIEWER):
     return Track.objects.filter(project_id=project_id, pk__in=parse_ids(track_ids))
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # what secrets.token_urlsafe gives, as long as the column
+
+
+def is_token_shaped(token: str) -> bool:
+    return bool(_TOKEN.fullmatch(token))
+
+
 def get_live_share_link(token: str) -> ShareLink:
     """A link that exists, is not revoked and has not expired; otherwise 404, saying nothing of which."""
+    if not is_token_shaped(token):  # what no link could be (a NUL byte would even fail the query)
+        raise Http404("No such link")
     link = ShareLink.objects.select_related("project", "track").filter(token=token).first()
     if link is None or not link.is_live():
         raise Http404("No such link")

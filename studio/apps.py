@@ -19,3 +19,4 @@ class StudioConfig(AppConfig):
             startup_checks.check_mail,
         ):
             checks.register(check)
+        checks.register(startup_checks.check_mail_for_deploy, deploy=True)

@@ -7,6 +7,8 @@ else nothing (which the view answers with 400 or 404)."""
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable
 
 from django import forms
@@ -15,6 +17,10 @@ from django_htmx.middleware import HtmxDetails
 
 MAX_ID = 2**63 - 1  # the largest value of the database's big integer ids
 _MAX_DIGITS = len(str(MAX_ID))
+# JSON from a request (a form's plan, a provider's callback) nests this deep at most: Python's
+# parser recurses once per level and fails with RecursionError (a 500) near a thousand.
+MAX_JSON_DEPTH = 32
+_JSON_SPECIAL = re.compile(r'["\\\[\]{}]')  # what decides the depth: quotes, escapes, brackets
 
 
 class HtmxHttpRequest(HttpRequest):
@@ -51,6 +57,40 @@ def parse_ids(values: Iterable, *, limit: int = 1000) -> list[int]:
             if len(ids) >= limit:
                 break
     return ids
+
+
+def json_depth_within(text: str | bytes, limit: int = MAX_JSON_DEPTH) -> bool:
+    """Whether the JSON in `text` nests arrays and objects at most `limit` deep, told without
+    parsing it (brackets inside strings do not count)."""
+    if isinstance(text, bytes):
+        text = text.decode("utf-8", "replace")
+    depth, in_string, escaped_at = 0, False, -1
+    for match in _JSON_SPECIAL.finditer(text):
+        at, char = match.start(), match.group()
+        if at == escaped_at:
+            continue
+        if in_string:
+            if char == "\\":
+                escaped_at = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return False
+        elif char in "]}":
+            depth -= 1
+    return True
+
+
+def loads_json(text: str | bytes, *, max_depth: int = MAX_JSON_DEPTH):
+    """json.loads for what a request carries: ValueError (never RecursionError) for JSON that
+    nests deeper than `max_depth`, as for JSON that does not parse."""
+    if not json_depth_within(text, max_depth):
+        raise ValueError(f"nested more than {max_depth} levels deep")
+    return json.loads(text)
 
 
 class IdConverter:

@@ -400,3 +400,21 @@ class Invitation(models.Model):
     def is_live(self, now=None) -> bool:
         now = now or timezone.now()
         return self.accepted_at is None and self.revoked_at is None and self.expires_at > now
+
+
+class PasswordResetRequest(models.Model):
+    """One request for a password reset link, kept for an hour to limit them per address and
+    per account (studio/teams/password_reset.py)."""
+
+    email = models.EmailField()  # lower case, as asked: whether an account has it is not recorded
+    client_address = models.GenericIPAddressField(null=True, blank=True)
+    requested_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["email", "requested_at"], name="reset_request_email"),
+            models.Index(fields=["client_address", "requested_at"], name="reset_request_address"),
+        ]
+
+    def __str__(self):
+        return f"Password reset for {self.email}"

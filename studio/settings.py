@@ -50,6 +50,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "studio.error_pages.DebugErrorPages",  # the studio's error pages with DEBUG on too
     "axes.middleware.AxesMiddleware",  # last, as its docs ask
@@ -110,14 +112,28 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",  # refuses sign-ins while locked out
     "django.contrib.auth.backends.ModelBackend",
 ]
-# Five wrong passwords for one username from one address lock that pair out for 15 minutes.
+# Five wrong passwords for one username from one address lock that pair out for 15 minutes;
+# fifty from one address, whatever the usernames, lock the address (studio/teams/lockout.py).
 AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_ADDRESS_FAILURE_LIMIT = env.int("LOGIN_ADDRESS_FAILURE_LIMIT", default=50)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("LOGIN_LOCKOUT_MINUTES", default=15))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_HANDLER = "studio.teams.lockout.LockoutHandler"
+# A sign-in refused while locked out answers "locked out" (whichever limit locked it) and does not
+# count again: the lockout ends LOGIN_LOCKOUT_MINUTES after the last wrong password it counted.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
-AXES_IPWARE_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+# The client's address behind TRUSTED_PROXY_COUNT proxies, trusted only from FORWARDED_ALLOW_IPS
+# (the variable gunicorn reads for the same proxies): studio/teams/client_address.py.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+FORWARDED_ALLOW_IPS = env.list("FORWARDED_ALLOW_IPS", default=["127.0.0.1"])
+AXES_CLIENT_IP_CALLABLE = "studio.teams.client_address.client_address"
+
+# Password reset mails each hour: per account (more are silently not sent) and per address.
+PASSWORD_RESETS_PER_ACCOUNT = env.int("PASSWORD_RESETS_PER_ACCOUNT", default=3)
+PASSWORD_RESETS_PER_ADDRESS = env.int("PASSWORD_RESETS_PER_ADDRESS", default=10)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -202,6 +218,45 @@ if not DEBUG:
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
     SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
 SESSION_COOKIE_HTTPONLY = True
+
+# The Content-Security-Policy of every page, in one place (django-csp). Scripts and styles come
+# from the studio's own static files only: no inline script, handler or style, no eval (htmx is
+# told so in base.html: no eval, and its indicator styles live in studio.css). A page that needs
+# more changes this setting, never the pages' markup into inline code.
+_AUDIO_STORE = (
+    [env("AWS_S3_ENDPOINT_URL", default="") or "https:"] if AWS_STORAGE_BUCKET_NAME and AUDIO_DOWNLOADS == "redirect" else []
+)  # presigned links take the browser's players to the store itself
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "media-src": ["'self'", *_AUDIO_STORE],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# Browser features no page uses are off for the studio and anything it could ever frame.
+PERMISSIONS_POLICY = {
+    "accelerometer": [],
+    "camera": [],
+    "display-capture": [],
+    "geolocation": [],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "usb": [],
+    "autoplay": ["self"],
+    "clipboard-write": ["self"],
+    "fullscreen": ["self"],
+}
 
 # --- Jobs: Dramatiq ---------------------------------------------------------------
 BROKER_URL = env("BROKER_URL", default="")
@@ -321,5 +376,8 @@ LOGGING = {
         "axes": {"level": "WARNING"},
         # Access logs carry request paths, and callback paths carry a secret.
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        # Django's own logger prints through its own unfiltered handler when DEBUG is on (request
+        # paths with their tokens): one redacting handler in every mode instead.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }

@@ -336,3 +336,32 @@ def test_a_callback_with_a_nonsense_content_length_is_refused_not_crashed(client
     assert response.status_code == 400
     gen.refresh_from_db()
     assert gen.state == S.RUNNING
+
+
+def test_a_signed_callback_that_names_no_job_is_refused(client, running_apiframe_job):
+    body = json.loads(apiframe_body())
+    del body["jobId"]
+    response = post_signed(client, running_apiframe_job, json.dumps(body).encode())
+    assert response.status_code == 400
+    running_apiframe_job.refresh_from_db()
+    assert (running_apiframe_job.state, running_apiframe_job.media) == (S.RUNNING, [])
+
+
+@pytest.mark.parametrize("length", ["²", "٣", "-1", " 12", "9" * 400])
+def test_a_callback_whose_content_length_is_not_plain_digits_is_refused_not_crashed(client, running_apiframe_job, length):
+    gen = running_apiframe_job
+    response = client.post(
+        f"/hooks/apiframe/{gen.pk}/{gen.callback_token}/", apiframe_body(), content_type="application/json",
+        CONTENT_LENGTH=length,
+    )
+    assert response.status_code in (400, 413)
+    gen.refresh_from_db()
+    assert gen.state == S.RUNNING
+
+
+def test_a_callback_body_nested_too_deep_is_refused_before_it_is_parsed(client, running_apiframe_job):
+    body = b"[" * 50_000
+    response = post_signed(client, running_apiframe_job, body)
+    assert response.status_code == 400
+    running_apiframe_job.refresh_from_db()
+    assert running_apiframe_job.state == S.RUNNING

@@ -12,7 +12,7 @@ from urllib.parse import quote
 from django.http import HttpResponse, StreamingHttpResponse
 
 BLOCK = 64 * 1024
-_SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_SINGLE_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$", re.ASCII)  # ASCII digits only: not "٣", not "²"
 
 
 class Unsatisfiable(Exception):

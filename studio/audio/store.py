@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
 
-from studio.audio.media_guard import MediaURLRefused, check_media_url
+from studio.audio.media_guard import CheckedURL, MediaURLRefused, check_media_url
 
 CHUNK = 64 * 1024
 PAGE_TYPES = frozenset({"text/html", "text/plain", "text/xml", "application/json", "application/xml"})
@@ -156,6 +156,25 @@ _client = httpx.Client(
 )
 
 
+def _pinned(checked: CheckedURL) -> dict:
+    """Request options that reach the checked address under the URL's own name: the Host header,
+    and the name TLS sends (SNI) and checks the certificate against. A connection made for one
+    name is not reused for another that shares its address."""
+    if checked.address is None:
+        return {}
+    return {
+        "headers": {"Host": checked.host_header, "Connection": "close"},
+        "extensions": {"sni_hostname": checked.host},
+    }
+
+
+def _redirect_target(url: str, location: str) -> str:
+    try:
+        return urljoin(url, location)
+    except ValueError as exc:  # e.g. an unclosed IPv6 bracket: not an address to follow
+        raise DownloadFailed(f"the media link was refused: a redirect to an invalid address ({exc})", retryable=False) from None
+
+
 def download(
     url: str,
     *,
@@ -168,13 +187,13 @@ def download(
     `keep_alive` wraps the stream of chunks (the caller renews its lease as they arrive)."""
     for _ in range(MAX_REDIRECTS + 1):
         try:
-            check_media_url(url, provider_base_url=provider_base_url)
+            checked = check_media_url(url, provider_base_url=provider_base_url)
         except MediaURLRefused as exc:
             raise DownloadFailed(f"the media link was refused: {exc}", retryable=False) from exc
         try:
-            with _client.stream("GET", url) as response:
+            with _client.stream("GET", checked.connect_url, **_pinned(checked)) as response:
                 if response.is_redirect:
-                    url = urljoin(url, response.headers.get("Location", ""))
+                    url = _redirect_target(url, response.headers.get("Location", ""))
                     continue
                 if response.status_code in (403, 404, 410):
                     raise DownloadFailed(f"the media link answered {response.status_code} (expired?)", retryable=True)
@@ -188,7 +207,7 @@ def download(
                     keep_alive(response.iter_bytes(CHUNK)), project_id=project_id, declared_type=declared
                 )
                 expected = response.headers.get("Content-Length")
-                if expected and expected.isdigit() and int(expected) != response.num_bytes_downloaded:
+                if expected and expected.isascii() and expected.isdigit() and int(expected) != response.num_bytes_downloaded:
                     default_storage.delete(stored.name)
                     raise DownloadFailed("the download was cut short", retryable=True)
                 return stored

@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.utils.safestring import mark_safe
 
 from studio.catalog.params import Param
+from studio.http import loads_json
 
 STYLE_LISTS = ("positiveGlobalStyles", "negativeGlobalStyles")
 SECTION_KEYS = ("sectionName", "positiveLocalStyles", "negativeLocalStyles", "duration", "lines")
@@ -33,13 +34,21 @@ LIST_LABELS = {
 
 @dataclass(frozen=True)
 class PlanLimits:
-    """The spec's bounds (specs/004): section length in whole seconds and name length."""
+    """The spec's bounds (specs/004): section length in whole seconds and name length. The spec
+    gives lists of styles and lyric lines no bounds; the studio's own keep a plan to what a
+    five-minute song can use (a plan is stored with its job and sent with every attempt)."""
 
     section_min_seconds: int = 3
     section_max_seconds: int = 120
     name_max_length: int = 100
     min_sections: int = 1
     max_total_seconds: int | None = 300  # the model's longest track
+    max_sections: int = 100  # 300 seconds in sections of at least 3
+    max_styles: int = 50  # in each list of styles
+    style_max_length: int = 200  # characters of one style
+    max_lines: int = 100  # lyric lines of one section
+    line_max_length: int = 500  # characters of one line
+    max_characters: int = 50_000  # the whole plan as JSON, before it is read
 
 
 class CompositionPlanWidget(forms.Textarea):
@@ -83,8 +92,13 @@ class CompositionPlanField(forms.Field):
             return None
         if isinstance(value, dict):
             return value
+        if isinstance(value, str) and len(value) > self.limits.max_characters:
+            raise ValidationError(
+                f"The composition plan is {len(value):,} characters long; at most {self.limits.max_characters:,} fit.",
+                code="too_long",
+            )
         try:
-            parsed = json.loads(value)
+            parsed = loads_json(value)
         except (TypeError, ValueError) as exc:
             raise ValidationError(f"The composition plan is not valid JSON ({exc}).", code="invalid") from exc
         return parsed if parsed not in ({}, None) else None
@@ -105,12 +119,15 @@ def clean_plan(plan: Any, limits: PlanLimits = PlanLimits()) -> dict:
     for key in sorted(set(plan) - {*STYLE_LISTS, "sections"}):
         problems.append(f"The composition plan has an unknown field “{key}”.")
     cleaned: dict[str, Any] = {
-        key: _strings(plan.get(key), LIST_LABELS[key], "The plan’s", problems) for key in STYLE_LISTS
+        key: _strings(plan.get(key), LIST_LABELS[key], "The plan’s", problems, _style_bounds(limits)) for key in STYLE_LISTS
     }
     sections = plan.get("sections")
     if not isinstance(sections, list) or len(sections) < limits.min_sections:
         problems.append(f"The composition plan needs at least {limits.min_sections} section.")
         sections = sections if isinstance(sections, list) else []
+    if len(sections) > limits.max_sections:
+        problems.append(f"The composition plan has {len(sections)} sections; at most {limits.max_sections} fit.")
+        sections = sections[: limits.max_sections]
     cleaned["sections"] = [_clean_section(number, s, limits, problems) for number, s in enumerate(sections, 1)]
     total = sum(s["duration"] for s in cleaned["sections"] if isinstance(s.get("duration"), int))
     if limits.max_total_seconds and total > limits.max_total_seconds:
@@ -147,20 +164,33 @@ def _clean_section(number: int, section: Any, limits: PlanLimits, problems: list
         duration = None
     cleaned = {"sectionName": name.strip()}
     for key in ("positiveLocalStyles", "negativeLocalStyles"):
-        cleaned[key] = _strings(section.get(key), LIST_LABELS[key], title, problems)
+        cleaned[key] = _strings(section.get(key), LIST_LABELS[key], title, problems, _style_bounds(limits))
     cleaned["duration"] = duration
-    cleaned["lines"] = _strings(section.get("lines"), LIST_LABELS["lines"], title, problems)
+    cleaned["lines"] = _strings(
+        section.get("lines"), LIST_LABELS["lines"], title, problems, (limits.max_lines, limits.line_max_length)
+    )
     return cleaned
 
 
-def _strings(value: Any, label: str, owner: str, problems: list[str]) -> list[str]:
-    """A list of strings, blank entries dropped; missing means empty (the wire always gets the list)."""
+def _style_bounds(limits: PlanLimits) -> tuple[int, int]:
+    return limits.max_styles, limits.style_max_length
+
+
+def _strings(value: Any, label: str, owner: str, problems: list[str], bounds: tuple[int, int]) -> list[str]:
+    """A list of strings, blank entries dropped; missing means empty (the wire always gets the list).
+    `bounds`: how many entries, and how many characters each, at most."""
     if value is None:
         return []
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         problems.append(f"{owner} {label} must be a list of text.")
         return []
-    return [v.strip() for v in value if v.strip()]
+    entries = [v.strip() for v in value if v.strip()]
+    most, longest = bounds
+    if len(entries) > most:
+        problems.append(f"{owner} {label}: at most {most} entries, not {len(entries)}.")
+    if any(len(entry) > longest for entry in entries):
+        problems.append(f"{owner} {label}: each entry at most {longest} characters.")
+    return entries
 
 
 def _shorten(text: str, length: int = 40) -> str:

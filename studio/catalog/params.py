@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 
 @dataclass(frozen=True)
@@ -27,24 +28,50 @@ class Param:
         return value
 
 
+# Text the provider docs give no limit: this many characters at most (text is stored with its
+# job and sent with every attempt; no prompt or description needs more).
+TEXT_LIMIT_WHERE_DOCS_ARE_SILENT = 5_000
+
+
 @dataclass(frozen=True)
 class Text(Param):
-    max_length: int | None = None
+    max_length: int | None = None  # None: TEXT_LIMIT_WHERE_DOCS_ARE_SILENT
     rows: int = 3
 
     def form_field(self) -> forms.Field:
-        attrs = {"rows": self.rows}
-        if self.max_length:
-            attrs["maxlength"] = self.max_length
+        max_length = self.max_length or TEXT_LIMIT_WHERE_DOCS_ARE_SILENT
         return forms.CharField(
             label=self.label,
             help_text=self.help,
             required=self.required,
-            max_length=self.max_length,
+            max_length=max_length,
             initial=self.default,
             strip=True,
-            widget=forms.Textarea(attrs=attrs),
+            widget=forms.Textarea(attrs={"rows": self.rows, "maxlength": max_length}),
         )
+
+
+class InRange:
+    """A number field that checks its range while reading a value, before Django's step check,
+    which computes in floats and fails (OverflowError, ValueError) far out of range."""
+
+    def to_python(self, value):
+        number = super().to_python(value)
+        if isinstance(number, Decimal) and not number.is_finite():
+            return number  # "NaN", "Infinity": the field's own check says "Enter a number."
+        if number is not None:
+            for validator in self.validators:
+                if isinstance(validator, (MinValueValidator, MaxValueValidator)):
+                    validator(number)  # the usual words: "Ensure this value is less than or equal to …"
+        return number
+
+
+class InRangeIntegerField(InRange, forms.IntegerField):
+    pass
+
+
+class InRangeDecimalField(InRange, forms.DecimalField):
+    pass
 
 
 @dataclass(frozen=True)
@@ -64,9 +91,9 @@ class Number(Param):
             max_value=self.max,
         )
         if self.integer:
-            return forms.IntegerField(step_size=self.step, **kwargs)
+            return InRangeIntegerField(step_size=self.step, **kwargs)
         step = Decimal(str(self.step)) if self.step else None
-        field = forms.DecimalField(step_size=step, **kwargs)
+        field = InRangeDecimalField(step_size=step, **kwargs)
         field.widget.attrs["step"] = str(self.step or "any")
         return field
 

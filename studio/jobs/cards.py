@@ -315,7 +315,9 @@ def with_tracks(generations, *, having: set[int] | None = None) -> list[Card]:
     wanted = [g.pk for g in generations if having is None or g.pk in having]
     tracks: dict[int, list[Track]] = defaultdict(list)
     if wanted:
-        for track in Track.objects.filter(generation_id__in=wanted).order_by("generation_id", "position"):
+        # A track moved to another project stays out of its old project's cards.
+        of_their_project = Track.objects.filter(generation_id__in=wanted, project_id=F("generation__project_id"))
+        for track in of_their_project.order_by("generation_id", "position"):
             tracks[track.generation_id].append(track)
     return [Card(g, tracks[g.pk]) for g in generations]
 

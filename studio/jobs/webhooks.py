@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 from providers.base import CallbackRejected, ProviderError
 from studio.catalog import BY_KEY
 from studio.jobs import actors, pipeline
+from studio.http import MAX_ID, json_depth_within, parse_int
 from studio.jobs.adapters import get_adapter
 from studio.models import Generation
 
@@ -32,14 +33,16 @@ def provider_callback(request: HttpRequest, provider: str, generation_id: int, t
         return _not_found()
     if not constant_time_compare(token, gen.callback_token):
         return _not_found()
-    declared = request.headers.get("Content-Length") or "0"
-    if not declared.isdigit():
+    declared = parse_int(request.headers.get("Content-Length") or "0", low=0, high=MAX_ID)
+    if declared is None:
         return JsonResponse({"error": "bad Content-Length"}, status=400)
-    if int(declared) > MAX_CALLBACK_BYTES:
+    if declared > MAX_CALLBACK_BYTES:
         return JsonResponse({"error": "body too large"}, status=413)
     body = request.read(MAX_CALLBACK_BYTES + 1)
     if len(body) > MAX_CALLBACK_BYTES:
         return JsonResponse({"error": "body too large"}, status=413)
+    if not json_depth_within(body):
+        return JsonResponse({"error": "the body nests too deep"}, status=400)
     adapter = get_adapter(provider)
     try:
         job = adapter.parse_callback(request.headers, body)
@@ -49,7 +52,9 @@ def provider_callback(request: HttpRequest, provider: str, generation_id: int, t
     except ProviderError as exc:  # readable but not a status we know: answer 2xx, poll decides
         log.warning("callback for generation %s unreadable: %s", gen.pk, exc.message)
         job = None
-    if job is not None and job.external_id and gen.external_id and job.external_id != gen.external_id:
+    # A callback names its job: one that names none, or another, is not this job's news, even
+    # when it is signed (the URL's token alone does not say which job the body speaks of).
+    if job is not None and (not job.external_id or job.external_id != gen.external_id):
         return JsonResponse({"error": "not this job"}, status=400)
     if job is not None:
         step = pipeline.handle_callback(gen.pk, job, trusted=adapter.signs_callbacks)

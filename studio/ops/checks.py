@@ -79,13 +79,32 @@ def check_storage(app_configs, **kwargs):
     return []
 
 
+CONSOLE_MAIL = "django.core.mail.backends.console.EmailBackend"
+
+
 def check_mail(app_configs, **kwargs):
-    if not settings.DEBUG and settings.EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":
+    if not settings.DEBUG and settings.EMAIL_BACKEND == CONSOLE_MAIL:
         return [
             checks.Info(
                 "Mail is printed to the console: invitations and password resets reach no one.",
                 hint="Set EMAIL_URL (e.g. smtp+tls://user:password@mail.example.com:587) and DEFAULT_FROM_EMAIL.",
                 id="studio.I003",
+            )
+        ]
+    return []
+
+
+def check_mail_for_deploy(app_configs, **kwargs):
+    """`check --deploy`: production without a mail server is an error. Invitation and password
+    reset links would go to the console, which is the web process's log: readable by whoever
+    reads the logs, and by nobody they were meant for."""
+    if not settings.DEBUG and settings.EMAIL_BACKEND == CONSOLE_MAIL:
+        return [
+            checks.Error(
+                "Production mail is printed to the console: invitation and password reset links "
+                "would land in the logs instead of reaching anyone.",
+                hint="Set EMAIL_URL (e.g. smtp+tls://user:password@mail.example.com:587) and DEFAULT_FROM_EMAIL.",
+                id="studio.E002",
             )
         ]
     return []

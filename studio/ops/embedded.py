@@ -20,6 +20,11 @@ _started = False
 _lock = threading.Lock()
 
 
+def is_embedded() -> bool:
+    """SQLite and no broker: the one-command mode, on a database of its own."""
+    return not settings.BROKER_URL and settings.DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+
+
 def start(*, emulator_job_seconds: float = 4.0) -> None:
     """Start the emulator (if configured) and the in-process worker. Safe to call twice."""
     global _started

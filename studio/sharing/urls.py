@@ -9,5 +9,6 @@ urlpatterns = [
     path("shares/<id:link_id>/revoke/", views.share_revoke, name="share_revoke"),
     path("s/<str:token>/", views.share_page, name="share"),
     path("s/<str:token>/tracks/<id:track_id>/audio/", views.share_audio, name="share_audio"),
+    path("s/<str:token>/tracks/<id:track_id>/played/", views.share_played, name="share_played"),
     path("s/<str:token>/tracks.zip", views.share_zip, name="share_zip"),
 ]

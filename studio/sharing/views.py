@@ -84,9 +84,20 @@ def share_audio(request: HtmxHttpRequest, token: str, track_id: int) -> HttpResp
     if download and not link.allow_download:
         raise Http404("Downloads are not allowed")
     range_header = request.headers.get("Range", "")
-    if not range_header or range_header.startswith("bytes=0-"):  # a player's seeks are not new plays
-        services.count_share_use(link=link, download=download)
+    if download and (not range_header or range_header.startswith("bytes=0-")):  # a resumed download is one
+        services.count_share_use(link=link, download=True)
     return audio_response(request, track, as_attachment=download)
+
+
+@require_POST
+def share_played(request: HtmxHttpRequest, token: str, track_id: int) -> HttpResponse:
+    """A player on the shared page started (share_plays.js): one play. Fetching the file counts
+    nothing, so previews, bots and seeks do not inflate the figure."""
+    link = get_live_share_link(token)
+    if not _shared_tracks(link).filter(pk=track_id).exists():
+        raise Http404("No such track")
+    services.count_share_use(link=link, download=False)
+    return HttpResponse(status=204)
 
 
 @require_GET

@@ -2,7 +2,8 @@
 
 from django import forms
 from django.contrib.auth import get_user_model
-from django.contrib.auth.forms import UserCreationForm
+from django.contrib.auth.forms import AuthenticationForm, UserCreationForm
+from django.core.validators import MaxLengthValidator
 
 from studio.models import Project
 
@@ -15,8 +16,18 @@ class ProjectForm(forms.ModelForm):
 
 
 class MemberForm(forms.Form):
-    who = forms.CharField(label="Username or e-mail address", max_length=254)
+    who = forms.EmailField(label="E-mail address", max_length=254)
     role = forms.ChoiceField(label="Role", choices=[("editor", "Editor"), ("viewer", "Viewer")], initial="viewer")
+
+
+class SignInForm(AuthenticationForm):
+    """Django's sign-in form, with the username's length checked: Django sets the field's
+    max_length after building it, so no validator checks it, and a longer name reached the
+    sign-in throttle's table (a database error, not a wrong password)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["username"].validators.append(MaxLengthValidator(self.fields["username"].max_length))
 
 
 class InvitationSignupForm(UserCreationForm):

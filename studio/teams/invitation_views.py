@@ -56,9 +56,12 @@ def invitation(request: HtmxHttpRequest, token: str) -> HttpResponse:
     The invitation is the permission: signing up here does not need SIGNUP_OPEN."""
     invitation = get_live_invitation(token)
     form = None
+    status = 200
     if request.user.is_authenticated:
         if request.method == "POST":
-            return _accept(request, invitation)
+            if invitations.is_for(invitation, request.user):
+                return _accept(request, invitation)
+            status = 403  # another address's invitation: the page says whose
     else:
         form = InvitationSignupForm(request.POST or None, invitation=invitation)
         if request.method == "POST" and form.is_valid():
@@ -68,8 +71,9 @@ def invitation(request: HtmxHttpRequest, token: str) -> HttpResponse:
         "form": form,
         "already_member": request.user.is_authenticated
         and invitation.project.memberships.filter(user=request.user).exists(),
+        "for_this_account": request.user.is_authenticated and invitations.is_for(invitation, request.user),
     }
-    response = render(request, "studio/invitation.html", context, status=400 if form and form.errors else 200)
+    response = render(request, "studio/invitation.html", context, status=400 if form and form.errors else status)
     response["X-Robots-Tag"] = "noindex"
     # The token never leaves in a Referer header to another site. Not "no-referrer": browsers
     # would then send "Origin: null" with this page's own forms, and the CSRF check refuses those.
@@ -82,6 +86,9 @@ def _accept(request, invitation: Invitation) -> HttpResponse:
         membership, joined = invitations.accept(invitation=invitation, user=request.user)
     except invitations.InvitationGone:
         raise Http404("No such invitation") from None
+    except Refused as exc:  # the account's address changed since the page was shown
+        messages.error(request, str(exc))
+        return redirect("home")
     return _welcome(request, membership, joined)
 
 

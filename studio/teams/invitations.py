@@ -1,4 +1,6 @@
-"""Invitations by e-mail: the owner asks an address that has no account yet to join a project.
+"""Invitations by e-mail: the only way into a project. The owner names an e-mail address; its
+holder accepts, signed in with an account of that address or creating one. Nobody joins without
+saying yes, and the owner learns nothing of which addresses have accounts.
 
 The link carries a random token; the database keeps only its SHA-256, so a copy of the database
 opens nothing. Accepting claims the invitation with a conditional update, so a link works once
@@ -24,7 +26,7 @@ from studio.models import (
     invitation_token_hash,
     new_invitation_token,
 )
-from studio.teams.services import accounts_named, is_email_address
+from studio.teams.services import is_email_address
 
 logger = logging.getLogger(__name__)
 
@@ -33,15 +35,15 @@ class InvitationGone(Exception):
     """Used, revoked or expired between the page and the click."""
 
 
+def is_for(invitation: Invitation, user) -> bool:
+    """Whether the signed-in account may accept: its e-mail address is the invited one. (The
+    studio proves an address by the invitation itself: accounts made through one carry it.)"""
+    return bool(user.email) and user.email.strip().lower() == invitation.email
+
+
 def site_url(request) -> str:
     """The origin links in e-mails start with: PUBLIC_BASE_URL when set, else the one the owner used."""
     return settings.PUBLIC_BASE_URL or request.build_absolute_uri("/").rstrip("/")
-
-
-def wants_invitation(who: str) -> bool:
-    """An e-mail address no active account answers to: the case adding a member cannot serve."""
-    who = who.strip()
-    return is_email_address(who) and not accounts_named(who).exists()
 
 
 def open_invitations(project: Project):
@@ -122,7 +124,10 @@ def _body(invitation: Invitation, url: str) -> str:
 
 def accept(*, invitation: Invitation, user) -> tuple[Membership, bool]:
     """Join the project with the invited role (an existing membership stays as it is).
-    Returns the membership and whether it is new; InvitationGone if the link no longer works."""
+    Returns the membership and whether it is new; InvitationGone if the link no longer works,
+    Refused if the account's address is not the invited one."""
+    if not is_for(invitation, user):
+        raise Refused(f"This invitation is for {invitation.email}; sign in with the account of that address.")
     now = timezone.now()
     with transaction.atomic():
         claimed = (

@@ -1,14 +1,13 @@
 """Projects and their members: what the home page and a project's settings ask for."""
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from studio.errors import Refused
 from studio.models import Membership, Project, Role
+from studio.sharing.services import revoke_links_made_by
 
 
 @transaction.atomic
@@ -41,36 +40,24 @@ def is_email_address(text: str) -> bool:
     return True
 
 
-def accounts_named(who: str):
-    """Active accounts whose username or e-mail address is `who` (any case)."""
-    who = who.strip()
-    return get_user_model().objects.filter(Q(username__iexact=who) | Q(email__iexact=who), is_active=True)
-
-
-def add_member(*, project: Project, who: str, role: str) -> Membership:
-    """Add an existing account, named by username or e-mail address."""
-    who = who.strip()
-    if role not in (Role.EDITOR, Role.VIEWER):
-        raise Refused("Choose editor or viewer.")
-    matches = list(accounts_named(who)[:2]) if who else []
-    if len(matches) != 1:
-        if "@" in who and not matches and not is_email_address(who):
-            raise Refused(f"No account has the username “{who}”, and it is not a valid e-mail address to invite.")
-        raise Refused(f"No single account has the username or e-mail address “{who}”.")
-    user = matches[0]
-    if project.memberships.filter(user=user).exists():
-        raise Refused(f"{user.get_username()} is already a member.")
-    return Membership.objects.create(project=project, user=user, role=role)
-
-
-def change_role(*, membership: Membership, role: str) -> None:
+@transaction.atomic
+def change_role(*, membership: Membership, role: str) -> int:
+    """The member's new role; a member lowered to viewer can no longer share, so the share links
+    they made stop working. Answers how many links were revoked."""
     if membership.role == Role.OWNER or role not in (Role.EDITOR, Role.VIEWER):
         raise Refused("The owner's role cannot change; members are editors or viewers.")
     membership.role = role
     membership.save(update_fields=["role"])
+    if role == Role.VIEWER:
+        return revoke_links_made_by(project_id=membership.project_id, user_id=membership.user_id)
+    return 0
 
 
-def remove_member(*, membership: Membership) -> None:
+@transaction.atomic
+def remove_member(*, membership: Membership) -> int:
+    """Remove the member and revoke the share links they made in the project (a link made for a
+    whole project would otherwise keep serving it to someone who left). Answers how many."""
     if membership.role == Role.OWNER:
         raise Refused("The owner cannot be removed.")
     membership.delete()
+    return revoke_links_made_by(project_id=membership.project_id, user_id=membership.user_id)

@@ -17,6 +17,7 @@ from studio.errors import Refused
 from studio.http import HtmxHttpRequest
 from studio.library.find import project_overview
 from studio.models import Membership, Role
+from studio.sharing.services import live_links
 from studio.teams import invitations, services
 from studio.teams.forms import DeleteProjectForm, MemberForm, ProjectForm, RoleForm
 
@@ -59,6 +60,7 @@ def _settings_page(request, membership: Membership, *, status=200, **forms) -> H
         "membership": membership,
         "members": members,
         "invitations": invitations.open_invitations(project).select_related("invited_by").order_by("email"),
+        "live_links": live_links(project).order_by("-created_at", "-pk"),
         "project_form": forms.get("project_form") or ProjectForm(instance=project),
         "member_form": forms.get("member_form") or MemberForm(),
         "delete_form": forms.get("delete_form") or DeleteProjectForm(project=project),
@@ -120,14 +122,14 @@ def member_add(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
 
 
 def _add_or_invite(request, project, *, who: str, role: str) -> str:
-    """An account joins at once; an address no account has gets an invitation by e-mail."""
-    if invitations.wants_invitation(who):
-        sent = invitations.invite(
-            project=project, email=who, role=role, invited_by=request.user, base_url=invitations.site_url(request)
-        )
-        return f"Invitation sent to {sent.email}."
-    added = services.add_member(project=project, who=who, role=role)
-    return f"{added.user.get_username()} joined as {added.get_role_display().lower()}."
+    """Everyone is invited, account or not: they join when they accept, and the answer is the
+    same either way, so it tells nobody which addresses have accounts."""
+    if project.memberships.filter(user__email__iexact=who.strip()).exists():
+        raise Refused(f"{who.strip()} is already a member.")  # the members are listed on the page
+    sent = invitations.invite(
+        project=project, email=who, role=role, invited_by=request.user, base_url=invitations.site_url(request)
+    )
+    return f"Invitation sent to {sent.email}."
 
 
 def _other_membership(request, project_id: int, membership_id: int) -> Membership:
@@ -143,11 +145,13 @@ def member_role(request: HtmxHttpRequest, project_id: int, membership_id: int) -
     try:
         if not form.is_valid():
             raise Refused("Choose editor or viewer.")
-        services.change_role(membership=member, role=form.cleaned_data["role"])
+        revoked = services.change_role(membership=member, role=form.cleaned_data["role"])
     except Refused as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{member.user.get_username()} is now {member.get_role_display().lower()}.")
+        messages.success(
+            request, f"{member.user.get_username()} is now {member.get_role_display().lower()}.{_links_revoked(revoked)}"
+        )
     return redirect("project_settings", project_id)
 
 
@@ -156,9 +160,13 @@ def member_role(request: HtmxHttpRequest, project_id: int, membership_id: int) -
 def member_remove(request: HtmxHttpRequest, project_id: int, membership_id: int) -> HttpResponse:
     member = _other_membership(request, project_id, membership_id)
     try:
-        services.remove_member(membership=member)
+        revoked = services.remove_member(membership=member)
     except Refused as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{member.user.get_username()} was removed.")
+        messages.success(request, f"{member.user.get_username()} was removed.{_links_revoked(revoked)}")
     return redirect("project_settings", project_id)
+
+
+def _links_revoked(count: int) -> str:
+    return f" {count} share link{'s' if count != 1 else ''} they made no longer work{'s' if count == 1 else ''}." if count else ""

@@ -33,6 +33,19 @@ def browser():
 
 @pytest.fixture
 def page(browser):
+    # bypass_csp: these tests wait with page.wait_for_function, whose string the page's policy
+    # refuses to evaluate. The policy itself is held by test_content_security_policy_in_browser,
+    # whose own page honours it.
+    context = browser.new_context(accept_downloads=True, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def strict_page(browser):
+    """A page that honours the Content-Security-Policy, as every visitor's browser does."""
     context = browser.new_context(accept_downloads=True)
     page = context.new_page()
     page.set_default_timeout(20_000)

@@ -21,9 +21,9 @@ def test_invite_by_email_then_join_with_a_new_account(browser, page, live_server
 
     sign_in(page, live_server, "ann", "pw-ann")
     page.goto(f"{live_server.url}/projects/{project.pk}/settings/")
-    page.get_by_label("Username or e-mail address").fill("Guest@Example.com")
+    page.get_by_label("E-mail address").fill("Guest@Example.com")
     page.get_by_label("Role", exact=True).select_option("editor")
-    page.get_by_role("button", name="Add or invite").click()
+    page.get_by_role("button", name="Invite").click()
     page.get_by_text("Invitation sent to guest@example.com.").wait_for()
     assert page.get_by_test_id("invitation").filter(has_text="guest@example.com").count() == 1
 

@@ -1,14 +1,19 @@
 """The library end to end: a project shared with a viewer, found by search and played; a share
 link that works without an account until it is revoked."""
 
+import re
+
 import pytest
+from django.core import mail
 
 from tests.browser.helpers import play_in_player, sign_in
 from tests.conftest import make_user
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-def test_share_with_a_viewer_then_with_anyone_then_revoke(browser, page, live_server, emulator, worker):
+def test_share_with_a_viewer_then_with_anyone_then_revoke(browser, page, live_server, emulator, worker, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    mail.outbox = []
     make_user("ann")
     make_user("ben")
     page.on("dialog", lambda dialog: dialog.accept())
@@ -26,18 +31,23 @@ def test_share_with_a_viewer_then_with_anyone_then_revoke(browser, page, live_se
     )
     project_url = page.url
 
-    # Ann invites Ben as a viewer.
+    # Ann invites Ben as a viewer; Ben signs in and accepts.
     page.get_by_role("link", name="Settings and members").click()
-    page.get_by_label("Username or e-mail address").fill("ben")
+    page.get_by_label("E-mail address").fill("ben@example.com")
     page.get_by_label("Role", exact=True).select_option("viewer")
-    page.get_by_role("button", name="Add or invite").click()
-    page.get_by_text("ben joined as viewer").wait_for()
+    page.get_by_role("button", name="Invite").click()
+    page.get_by_text("Invitation sent to ben@example.com.").wait_for()
+    link = re.search(r"http://\S+/invitations/[\w-]+/", mail.outbox[-1].body).group(0)
 
     # Ben finds it by search, plays it, and has no way to delete it.
     ben_context = browser.new_context()
     ben = ben_context.new_page()
     ben.set_default_timeout(20_000)
     sign_in(ben, live_server, "ben", "pw-ben")
+    ben.goto(link)
+    ben.get_by_role("button", name="Join project as ben").click()
+    ben.get_by_text("You joined “Harbour game” as viewer.").wait_for()
+    ben.goto(f"{live_server.url}/")
     ben.get_by_label("Search every project").fill("foghorn")
     ben.get_by_role("button", name="Search").click()
     row = ben.get_by_test_id("track-row").filter(has_text="Foghorn lullaby")

@@ -369,3 +369,31 @@ def test_the_plan_field_can_take_other_limits():
     with pytest.raises(Exception) as caught:
         field.clean(json.dumps({"sections": [section(duration=4)]}))
     assert "5 to 120" in str(caught.value)
+
+
+# --- sizes: what a five-minute song can use, checked on the server -----------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ("[" * 10_000, ("not valid JSON", "nested")),
+        (json.dumps({"sections": [section()], "padding": "x" * 60_000}), ("characters long", "at most 50,000")),
+        (json.dumps({"sections": [section()] * 101}), ("101 sections", "at most 100")),
+        (json.dumps({"sections": [section()], "positiveGlobalStyles": ["rock"] * 51}), ("positive global styles", "at most 50")),
+        (json.dumps({"sections": [section()], "negativeGlobalStyles": ["x" * 201]}), ("negative global styles", "200 characters")),
+        (json.dumps({"sections": [section(lines=["la"] * 101)]}), ("Section 1", "lines", "at most 100")),
+        (json.dumps({"sections": [section(lines=["la" * 251])]}), ("Section 1", "lines", "500 characters")),
+        (json.dumps({"sections": [section(positiveLocalStyles=["s"] * 51)]}), ("positive local styles", "at most 50")),
+    ],
+    ids=["nested", "too-long", "too-many-sections", "too-many-styles", "style-too-long", "too-many-lines",
+         "line-too-long", "too-many-local-styles"],
+)  # fmt: skip
+def test_oversized_plans_lyrics_and_style_lists_are_refused(raw, words):
+    assert_rejected(form_for(compositionPlan=raw), "compositionPlan", *words)
+
+
+def test_a_number_far_out_of_range_is_refused_in_words_not_a_crash():
+    for value in ("9" * 400, "-" + "9" * 400):
+        assert_rejected(form_for(numberResults=value), "numberResults", "Ensure this value")
+    assert_rejected(form_for(numberResults="1e309"), "numberResults", "whole number")

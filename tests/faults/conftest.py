@@ -84,6 +84,7 @@ def fault_emulator(settings):
     settings.PROVIDERS = {
         name: {"api_key": API_KEY, "base_url": f"{running.base_url}/{name}"} for name in PROVIDER_NAMES
     }
+    settings.MAX_PENDING_PER_USER = 1_000  # one user starts every job of a run at once
     yield running
     running.stop()
 

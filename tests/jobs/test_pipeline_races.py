@@ -261,3 +261,18 @@ def test_a_step_that_keeps_failing_ends_the_job_failed_in_plain_words(project, a
     assert (gen.state, gen.error_kind) == (S.FAILED, ErrorKind.INTERNAL)
     assert "Traceback" not in Card(gen).problem and Card(gen).problem.startswith("Something went wrong in the studio")
     assert pipeline.sweep(quiet_seconds=0) == []  # no longer re-driven
+
+
+@pytest.mark.parametrize("media_url", ["https://a.example:99999/x.mp3", "https://[::1/x"])
+def test_a_media_link_that_cannot_be_parsed_fails_the_job_at_once_in_plain_words(project, alice, media_url):
+    gen = make(project, alice)
+    transitions.move(gen.pk, S.SUBMITTING)
+    transitions.move(gen.pk, S.RUNNING, external_id="m_1")
+    transitions.move(gen.pk, S.FETCHING, media=[{"url": media_url}])
+
+    actors.fetch_audio(gen.pk)  # no exception for Dramatiq to retry
+
+    gen.refresh_from_db()
+    assert (gen.state, gen.error_kind, gen.step_failures) == (S.FAILED, ErrorKind.DOWNLOAD, 0)
+    assert "not a valid web address" in gen.error and "Traceback" not in Card(gen).problem
+    assert pipeline.sweep(quiet_seconds=0) == []

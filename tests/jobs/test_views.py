@@ -5,9 +5,11 @@ import pytest
 from django.core import mail
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.test import Client
 from django.utils import timezone
 
 from studio.models import Generation, Project, Track
+from tests.library.fixtures import add_member, make_project, make_track
 
 S = Generation.State
 HTMX = {"HTTP_HX_REQUEST": "true"}
@@ -442,3 +444,19 @@ def test_a_fields_help_text_is_the_text_its_input_points_screen_readers_to():
     html = render_to_string("form_fields.html", {"form": SetPasswordForm(user=None)})
     described = re.search(r'aria-describedby="([^"]+)"', html).group(1)
     assert f'id="{described}"' in html
+
+
+def test_a_track_moved_to_another_project_leaves_its_old_projects_card(project, alice, bob):
+    """bob is a member of the old project only: its job card must not show the moved track."""
+    track = make_track(project, alice, title="Old title")
+    add_member(project, bob)
+    elsewhere = make_project(alice, name="Alice's secret project")
+    track.title, track.project = "Secret new title", elsewhere
+    track.save()
+    client = Client()
+    client.force_login(bob)
+
+    for url in (f"/projects/{project.pk}/", f"/generations/{track.generation_id}/"):
+        page = client.get(url)
+        assert page.status_code == 200, url
+        assert "Secret new title" not in page.content.decode(), url

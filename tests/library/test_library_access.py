@@ -88,7 +88,7 @@ def actions(w: World):
         "rename project": ("post", f"/projects/{p}/settings/", {"name": "New name", "description": "d"}, OWNER),
         "archive project": ("post", f"/projects/{p}/archive/", {"archived": "1"}, OWNER),
         "delete project": ("post", f"/projects/{p}/delete/", {"confirm": w.project.name}, OWNER),
-        "add member": ("post", f"/projects/{p}/members/", {"who": "bob", "role": "editor"}, OWNER),
+        "add member": ("post", f"/projects/{p}/members/", {"who": "bob@example.com", "role": "editor"}, OWNER),
         "change role": ("post", f"/projects/{p}/members/{m}/role/", {"role": "editor"}, OWNER),
         "remove member": ("post", f"/projects/{p}/members/{m}/remove/", {}, OWNER),
         "invite by e-mail": ("post", f"/projects/{p}/members/", {"who": "new@example.com", "role": "viewer"}, OWNER),
@@ -178,7 +178,7 @@ def test_an_editor_cannot_manage_members_or_delete_the_project(world):
     client = Client()
     client.force_login(dave)
     before = snapshot(world)
-    assert client.post(f"/projects/{world.project.pk}/members/", {"who": "bob", "role": "editor"}).status_code == 404
+    assert client.post(f"/projects/{world.project.pk}/members/", {"who": "bob@example.com", "role": "editor"}).status_code == 404
     assert client.post(f"/projects/{world.project.pk}/delete/", {"confirm": world.project.name}).status_code == 404
     assert client.get(f"/projects/{world.project.pk}/shares/").status_code == 200
     assert snapshot(world) == before

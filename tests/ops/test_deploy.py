@@ -207,6 +207,16 @@ def test_compose_example_runs_one_image_as_web_workers_and_scheduler():
         assert {"DATABASE_URL", "BROKER_URL", "SECRET_KEY"} <= set(env), name
 
 
+def test_compose_publishes_the_web_port_on_loopback_and_trusts_only_the_proxy():
+    compose = yaml.safe_load((ROOT / "compose.yaml").read_text())
+    web = compose["services"]["web"]
+    assert all(str(port).startswith("127.0.0.1:") for port in web["ports"]), web["ports"]
+    trusted = web["environment"]["FORWARDED_ALLOW_IPS"]
+    assert "*" not in trusted and trusted.endswith("172.30.0.1}")
+    assert compose["networks"]["default"]["ipam"]["config"][0]["gateway"] == "172.30.0.1"
+    assert web["environment"]["TRUSTED_PROXY_COUNT"] == "${TRUSTED_PROXY_COUNT:-1}"
+
+
 def test_dockerfile_builds_one_non_root_image_with_static_files_and_a_healthcheck():
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert dockerfile.count("FROM ") >= 2  # multi-stage

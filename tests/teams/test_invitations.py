@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from studio.errors import Refused
 from studio.models import Invitation, Membership, Role
 from studio.ops.log_filters import redact
 from studio.teams import invitations
@@ -37,6 +38,13 @@ def last_token(mailoutbox) -> str:
 def invited(alice_client, project, mailoutbox) -> str:
     """The raw token of an editor invitation to new.person@example.com, as the e-mail carries it."""
     assert invite(alice_client, project).status_code == 302
+    return last_token(mailoutbox)
+
+
+@pytest.fixture
+def invited_bob(alice_client, project, bob, mailoutbox) -> str:
+    """The raw token of an editor invitation to bob's address."""
+    assert invite(alice_client, project, who="bob@example.com").status_code == 302
     return last_token(mailoutbox)
 
 
@@ -97,18 +105,32 @@ def test_inviting_the_address_again_sends_a_fresh_link_instead_of_a_second_invit
     assert Client().get(f"/invitations/{last_token(mailoutbox)}/").status_code == 200
 
 
-def test_an_address_with_an_account_joins_at_once_without_a_mail(alice_client, project, bob, mailoutbox):
-    assert invite(alice_client, project, who="BOB@example.com", role="viewer").status_code == 302
-    assert memberships(project) == [("alice", "owner"), ("bob", "viewer")]
-    assert not Invitation.objects.exists() and mailoutbox == []
+def test_an_address_with_an_account_is_invited_too_and_the_answer_is_the_same(alice_client, project, bob, mailoutbox):
+    """Nobody joins without accepting, and the owner cannot tell which addresses have accounts."""
+    answers = []
+    for who in ("BOB@example.com", "nobody.here@example.com"):
+        response = invite(alice_client, project, who=who, role="viewer")
+        assert response.status_code == 302
+        page = alice_client.get(response["Location"]).content.decode()
+        answers.append(re.search(r"Invitation sent to [^<]*", page).group().replace(who.lower(), "<address>"))
+    assert answers[0] == answers[1] == "Invitation sent to <address>."
+    assert memberships(project) == [("alice", "owner")]
+    assert sorted(Invitation.objects.values_list("email", flat=True)) == ["bob@example.com", "nobody.here@example.com"]
+    assert [mail.to for mail in mailoutbox] == [["bob@example.com"], ["nobody.here@example.com"]]
+
+
+def test_a_username_is_no_way_to_add_anyone(alice_client, project, bob, mailoutbox):
+    response = invite(alice_client, project, who="bob", role="viewer")
+    assert response.status_code == 400 and "Enter a valid email address" in response.content.decode()
+    assert memberships(project) == [("alice", "owner")] and mailoutbox == []
 
 
 @pytest.mark.parametrize(
     ("who", "role", "says"),
     [
-        ("nobody", "editor", "No single account has the username or e-mail address"),
-        ("someone@", "editor", "not a valid e-mail address"),
-        ("a b@example.com", "viewer", "not a valid e-mail address"),
+        ("nobody", "editor", "Enter a valid email address"),
+        ("someone@", "editor", "Enter a valid email address"),
+        ("a b@example.com", "viewer", "Enter a valid email address"),
         ("new.person@example.com", "owner", "Select a valid choice"),
         ("new.person@example.com", "", "This field is required"),
         ("", "editor", "This field is required"),
@@ -267,21 +289,36 @@ def test_sign_up_is_refused_when_an_account_took_the_address_meanwhile(invited, 
     assert not get_user_model().objects.filter(username="nina").exists()
 
 
-def test_a_signed_in_user_joins_with_one_click(invited, project, bob):
+def test_a_signed_in_user_joins_with_one_click(invited_bob, project, bob):
     client = Client()
     client.force_login(bob)
-    page = client.get(f"/invitations/{invited}/").content.decode()
+    page = client.get(f"/invitations/{invited_bob}/").content.decode()
     assert "Join project as bob" in page and 'name="password1"' not in page
-    response = client.post(f"/invitations/{invited}/")
+    response = client.post(f"/invitations/{invited_bob}/")
     assert response.status_code == 302 and response["Location"] == f"/projects/{project.pk}/"
     assert memberships(project) == [("alice", "owner"), ("bob", "editor")]
     assert Invitation.objects.get().accepted_by == bob
 
 
+def test_an_account_of_another_address_cannot_accept(invited, project, bob):
+    """The invitation went to new.person@example.com; bob, signed in, holds the link."""
+    client = Client()
+    client.force_login(bob)
+    page = client.get(f"/invitations/{invited}/").content.decode()
+    assert "This invitation is for <strong>new.person@example.com</strong>" in page and "Join project as" not in page
+    response = client.post(f"/invitations/{invited}/")
+    assert response.status_code == 403
+    assert memberships(project) == [("alice", "owner")]
+    assert Invitation.objects.get().accepted_at is None
+    with pytest.raises(Refused):
+        invitations.accept(invitation=Invitation.objects.get(), user=bob)
+    assert memberships(project) == [("alice", "owner")]
+
+
 def test_a_member_accepting_keeps_the_membership_they_have(project, bob, mailoutbox):
     add_member(project, bob, Role.EDITOR)
     invitations.invite(
-        project=project, email="bob.at.home@example.com", role=Role.VIEWER, invited_by=project.owner, base_url="http://testserver"
+        project=project, email="bob@example.com", role=Role.VIEWER, invited_by=project.owner, base_url="http://testserver"
     )
     invitation_token = last_token(mailoutbox)
     client = Client()
@@ -295,10 +332,10 @@ def test_a_member_accepting_keeps_the_membership_they_have(project, bob, mailout
     assert client.post(f"/invitations/{invitation_token}/").status_code == 404
 
 
-def test_the_sign_in_link_comes_back_to_the_invitation(invited, project, bob):
+def test_the_sign_in_link_comes_back_to_the_invitation(invited_bob, project, bob):
     client = Client()
-    response = client.post("/accounts/login/", {"username": "bob", "password": "pw-bob", "next": f"/invitations/{invited}/"})
-    assert response.status_code == 302 and response["Location"] == f"/invitations/{invited}/"
+    response = client.post("/accounts/login/", {"username": "bob", "password": "pw-bob", "next": f"/invitations/{invited_bob}/"})
+    assert response.status_code == 302 and response["Location"] == f"/invitations/{invited_bob}/"
     assert client.post(response["Location"]).status_code == 302
     assert ("bob", "editor") in memberships(project)
 
@@ -377,17 +414,16 @@ def test_a_link_works_once(invited, project, bob):
     assert memberships(project) == [("alice", "owner"), ("nina", "editor")]
 
 
-def test_an_invitation_read_before_it_was_used_cannot_be_accepted_again(invited, project, bob):
+def test_an_invitation_read_before_it_was_used_cannot_be_accepted_again(invited_bob, project, bob):
     """Two requests read the invitation while live; the first claim wins, the second finds it gone."""
     stale = Invitation.objects.get()
     invitations.accept(invitation=Invitation.objects.get(), user=bob)
-    carol = make_user("carol")
     with pytest.raises(invitations.InvitationGone):
-        invitations.accept(invitation=stale, user=carol)
+        invitations.accept(invitation=stale, user=bob)
 
     class Form:  # the account would be created inside the claim's transaction
         def save(self):
-            return get_user_model().objects.create_user(username="late", password="x")
+            return get_user_model().objects.create_user(username="late", password="x", email="bob@example.com")
 
     with pytest.raises(invitations.InvitationGone):
         invitations.accept_with_new_account(invitation=stale, form=Form())
@@ -400,6 +436,8 @@ def test_concurrent_accepts_of_one_link_make_one_membership(project, mailoutbox)
     invitations.invite(project=project, email="x@example.com", role=Role.VIEWER, invited_by=project.owner, base_url="http://testserver")
     invitation = Invitation.objects.get()
     users = [make_user(f"racer{i}") for i in range(6)]
+    get_user_model().objects.filter(username__startswith="racer").update(email="x@example.com")  # one address, six accounts
+    users = list(get_user_model().objects.filter(username__startswith="racer"))
     start, outcomes = threading.Barrier(len(users)), []
 
     def race(user):

@@ -1,5 +1,7 @@
 """Run the whole studio in one process: web server, in-process worker and, with
-STUDIO_EMULATOR=true, the local provider emulator. Creates the database and a demo login."""
+STUDIO_EMULATOR=true, the local provider emulator. Creates the database, and in the embedded
+mode (SQLite, no broker) a demo login: pointed at a real database it creates none, unless asked
+with --demo, so demo/demo never appears on a deployment by accident."""
 
 import os
 
@@ -22,14 +24,19 @@ class Command(BaseCommand):
         parser.add_argument("addrport", nargs="?", default="127.0.0.1:8000")
         parser.add_argument("--noreload", action="store_true", help="Do not restart on code changes.")
         parser.add_argument("--no-demo", action="store_true", help="Do not create the demo login.")
+        parser.add_argument(
+            "--demo", action="store_true", help="Create the demo login even outside the embedded mode (SQLite, no broker)."
+        )
         parser.add_argument("--job-seconds", type=float, default=4.0, help="How long emulated jobs take.")
 
     def handle(self, *args, **options):
         reloading_child = os.environ.get("RUN_MAIN") == "true"
         if not reloading_child:
             call_command("migrate", interactive=False, verbosity=0)
-            if not options["no_demo"]:
+            if options["demo"] or (embedded.is_embedded() and not options["no_demo"]):
                 self._ensure_demo_login(options["addrport"])
+            elif not options["no_demo"]:
+                self.stdout.write("No demo login outside the embedded mode: sign in with an account of this database (--demo makes one).")
         # Under the autoreloader only the serving child runs the worker, and only once.
         if reloading_child or options["noreload"]:
             embedded.start(emulator_job_seconds=options["job_seconds"])
