@@ -241,15 +241,16 @@ def test_an_unexpected_error_while_fetching_inline_hands_the_job_to_the_fetch_ac
     transitions.move(gen.pk, S.RUNNING, external_id="m_1")
     done = {"request_id": "m_1", "status": "COMPLETED", "output": {"media_url": ["https://cdn.test/a.wav"]}}
 
-    def broken(generation_id):
+    def broken(gen, holder, lease, *, saved_before):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(pipeline, "fetch", broken)
+    monkeypatch.setattr(pipeline, "_download_all", broken)
     finished, then = pipeline.apply_job_state(gen.pk, pipeline_state(done), fetch_now=True)
 
     gen.refresh_from_db()
     assert finished and then == pipeline.Next("fetch", gen.pk)
     assert (gen.state, gen.step_failures) == (S.FETCHING, 1)
+    assert (gen.lease_holder, gen.lease_expires_at) == ("", None)  # the fetch step may claim it at once
 
 
 def test_a_poll_wanted_now_goes_straight_to_the_queue(gen, empty_broker):
