@@ -45,6 +45,7 @@ from studio.errors import ErrorKind, error_kind
 from studio.jobs import leases, poll_timing
 from studio.jobs.adapters import get_adapter
 from studio.jobs.provider_slots import slots
+from studio.jobs.rows import claim_status_check, step_row
 from studio.jobs.transitions import move, touch
 from studio.models import Generation, Track
 
@@ -67,17 +68,6 @@ class Next:
     turn: int = 0
     delay: float = 0.0
     running_at: float | None = None  # poll only: how old the job was when last seen running
-
-
-# The columns the steps read: loading no more keeps a worker's reads of the row cheap.
-STEP_FIELDS = (
-    "project", "model_key", "params", "state", "external_id", "media", "attempt", "submit_turn", "status_checks",
-    "lease_holder", "lease_expires_at", "retrying_since", "client_ref", "callback_token", "submitted_at", "started_at",
-)  # fmt: skip
-
-
-def _step_row(generation_id: int) -> Generation | None:
-    return Generation.objects.only(*STEP_FIELDS).filter(pk=generation_id).first()
 
 
 def _model(gen: Generation) -> CatalogModel:
@@ -113,7 +103,7 @@ def _after(seconds: float | None):
 
 
 def submit(generation_id: int, turn: int = 0) -> Next | None:
-    gen = _step_row(generation_id)
+    gen = step_row(generation_id)
     if gen is None:
         return None
     adapter = get_adapter(_model(gen).provider)
@@ -315,12 +305,9 @@ def poll(generation_id: int, checks_done: int, running_at: float | None = None) 
     `checks_done` is the turn this message holds: a stale or repeated chain (after a callback
     or a sweep started a fresh one) loses the conditional increment and stops.
     """
-    claimed = Generation.objects.filter(pk=generation_id, state=S.RUNNING, status_checks=checks_done).update(
-        status_checks=F("status_checks") + 1
-    )
-    if not claimed:
+    gen = claim_status_check(generation_id, checks_done)
+    if gen is None:
         return None
-    gen = _step_row(generation_id)
     model = _model(gen)
     adapter = get_adapter(model.provider)
     if gen.submitted_at and timezone.now() - gen.submitted_at > timedelta(minutes=model.deadline_minutes):
@@ -366,8 +353,8 @@ def apply_job_state(
     status check: one queue hop less between the provider finishing and the track on the card),
     under a lease taken in the same move, else by the fetch step. `next_check_in`: when the
     caller will ask again if the job is not finished (seconds), recorded for the page. `gen`:
-    the row as the caller read it (STEP_FIELDS), saving a read."""
-    gen = gen or _step_row(generation_id)
+    the row as the caller read it (rows.py), saving a read."""
+    gen = gen or step_row(generation_id)
     label = registry.label(_model(gen).provider)
     if job.state is State.SUCCEEDED:
         media = [
@@ -447,7 +434,7 @@ def fetch(generation_id: int) -> Next | None:
     holder, lease = leases.new_holder(), leases.download_lease_seconds()
     if not leases.claim(generation_id, state=S.FETCHING, holder=holder, seconds=lease):
         return None  # finished, or another worker is downloading it
-    return _download_holding(_step_row(generation_id), holder, lease, saved_before=True)
+    return _download_holding(step_row(generation_id), holder, lease, saved_before=True)
 
 
 def _download_holding(gen: Generation, holder: str, lease: float, *, saved_before: bool) -> Next | None:
