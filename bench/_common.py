@@ -156,12 +156,17 @@ class Process:
         self.stop()
 
 
+# The processes a benchmark starts log as a deployment does (every move of a job is a line);
+# the benchmark's own process keeps its terminal for the table.
+PRODUCTION_LOGGING = {"LOG_LEVEL": "INFO"}
+
+
 def start_worker(*, processes: int = 1, threads: int = 8) -> Process:
     """`manage.py rundramatiq --processes P --threads N`, as a deployment runs it."""
     args = [
         sys.executable, "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads),
     ]  # fmt: skip
-    return Process(args, log_name="worker")
+    return Process(args, log_name="worker", env=PRODUCTION_LOGGING)
 
 
 def worker_processes(worker: Process, expected: int, *, timeout: float = 30.0) -> list[int]:
@@ -189,7 +194,7 @@ def start_web(port: int, *, workers: int = 3) -> Process:
         sys.executable, "-m", "gunicorn", "-c", "studio/gunicorn.conf.py", "studio.wsgi",
         "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--access-logfile", "/dev/null",
     ]  # fmt: skip
-    proc = Process(args, log_name=f"web-{port}")
+    proc = Process(args, log_name=f"web-{port}", env=PRODUCTION_LOGGING)
     wait_until(lambda: _port_open(port), timeout=20, what=f"the web server on port {port}")
     return proc
 
