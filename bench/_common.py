@@ -210,10 +210,12 @@ class EmulatorProcess:
         self.process = context.Process(target=_serve_emulator, args=(child, port, config), daemon=True)
         self.process.start()
         self.base_url = self._conn.recv()
+        self._lock = threading.Lock()  # one question at a time on the pipe, whichever thread asks
 
     def _ask(self, question: str):
-        self._conn.send(question)
-        return self._conn.recv()
+        with self._lock:
+            self._conn.send(question)
+            return self._conn.recv()
 
     def stats(self) -> dict:
         return self._ask("stats")
