@@ -4,6 +4,7 @@ it sends read back from the broker."""
 import httpx
 import pytest
 import respx
+from django.db import connection
 
 from studio.catalog import BY_KEY
 from studio.errors import ErrorKind
@@ -233,6 +234,27 @@ def test_a_status_check_that_finds_the_job_done_saves_the_audio_in_the_same_step
     assert gen.state == S.SUCCEEDED
     assert gen.tracks.count() == 1
     assert sent(empty_broker, "fetch_audio") == []  # no extra hop through the queue
+
+
+@respx.mock
+def test_a_status_check_that_finds_the_job_done_reads_the_row_once(gen, empty_broker, django_assert_num_queries):
+    """A worker's CPU per job is mostly statements: the turn is claimed and the row read in one,
+    each move is one on PostgreSQL (three in a transaction elsewhere), the track one."""
+    transitions.move(gen.pk, S.SUBMITTING)
+    transitions.move(gen.pk, S.RUNNING, external_id="m_1")
+    respx.get(f"{PIXAZO_TEST_URL}/v2/requests/status/m_1").respond(
+        200, json={"request_id": "m_1", "status": "COMPLETED", "output": {"media_url": [f"{PIXAZO_TEST_URL}/media/a.wav"]}}
+    )
+    respx.get(f"{PIXAZO_TEST_URL}/media/a.wav").respond(200, content=b"RIFF" + b"\0" * 60, headers={"Content-Type": "audio/wav"})
+    per_move = 1 if connection.vendor == "postgresql" else 3
+    track = 3  # its insert, in a savepoint (the test runs in a transaction)
+
+    with django_assert_num_queries(1 + 2 * per_move + track):
+        pipeline.poll(gen.pk, 0)
+
+    gen.refresh_from_db()
+    assert (gen.state, gen.tracks.count(), gen.lease_holder) == (S.SUCCEEDED, 1, "")
+    assert list(gen.transitions.values_list("from_state", "to_state"))[-2:] == [("running", "fetching"), ("fetching", "succeeded")]
 
 
 @respx.mock
