@@ -394,11 +394,6 @@ def load_note() -> str:
     return f"load average {one:.1f} / {five:.1f} on {os.cpu_count()} cores (shared machine)"
 
 
-def row(figure: str, value, target=None, met: bool | None = None) -> tuple:
-    """A table row; `met` None means the figure is information, not a target."""
-    return (figure, value, "" if target is None else target, met)
-
-
 def print_table(title: str, rows: list[tuple], headers: tuple = ("figure", "value", "target", "ok")) -> None:
     cells = [tuple(str(c) for c in headers)] + [tuple(_cell(c) for c in row) for row in rows]
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]

@@ -404,9 +404,10 @@ def apply_job_state(
     return False, None
 
 
-def handle_callback(generation_id: int, job: JobState, *, trusted: bool) -> Next | None:
-    """A provider called back. Unsigned callbacks are hints: confirm with a status check now."""
-    gen = Generation.objects.only("pk", "state", "status_checks").get(pk=generation_id)
+def handle_callback(generation_id: int, job: JobState, *, trusted: bool, gen: Generation | None = None) -> Next | None:
+    """A provider called back. Unsigned callbacks are hints: confirm with a status check now.
+    `gen`: the row as the handler read it (with its state and status checks), saving a read."""
+    gen = gen or Generation.objects.only("pk", "state", "status_checks").get(pk=generation_id)
     if gen.state != S.RUNNING:
         return None  # finished already, or not yet submitted: the running chain sees to it
     if trusted:
