@@ -79,6 +79,9 @@ def _conditional_move(generation_id: int, sources: list[str], expect: dict, valu
     where = [f"{q('id')} = %s", f"{q('state')} IN ({', '.join(['%s'] * len(sources))})"]
     where_params = [generation_id, *sources]
     for name, value in expect.items():
+        if value is None:  # as the ORM's filter(name=None)
+            where.append(f"{q(_column(name))} IS NULL")
+            continue
         where.append(f"{q(_column(name))} = %s")
         where_params.append(_prepared(name, value, connection))
     sets = ", ".join(f"{q(_column(name))} = %s" for name in values)
