@@ -5,6 +5,7 @@ import httpx
 import pytest
 import respx
 from django.db import connection
+from django.utils import timezone
 
 from studio.catalog import BY_KEY
 from studio.errors import ErrorKind
@@ -348,3 +349,10 @@ def test_with_a_callback_news_is_due_when_the_models_jobs_usually_finish(gen, em
     assert (gen.next_check_at - gen.submitted_at).total_seconds() == pytest.approx(6.1, abs=0.05)
     # The safety net: a little after the usual finish, not a fixed half minute.
     assert delays(empty_broker, "poll_generation") == [int((6.1 + 6.1 * 0.25) * 1000)]
+
+
+def test_a_move_holds_to_the_values_it_expects_an_empty_one_included(gen):
+    assert not transitions.move(gen.pk, S.SUBMITTING, expect={"submit_turn": 1})
+    assert not transitions.move(gen.pk, S.SUBMITTING, expect={"lease_expires_at": timezone.now()})
+    assert transitions.move(gen.pk, S.SUBMITTING, expect={"submit_turn": 0, "lease_expires_at": None})
+    assert list(gen.transitions.values_list("from_state", "to_state")) == [("queued", "submitting")]
