@@ -1,6 +1,7 @@
 """What every benchmark shares: the two deployment modes, Django set up against a bench-only
-database, the provider emulator on loopback, a real worker process, memory readings and the
-little table each benchmark prints.
+database as production runs it (DEBUG off, static files collected), the provider emulator in its
+own process on loopback, real worker and web processes, CPU and memory readings, and the little
+table each benchmark prints (figure, value, target, met; the load average in its title).
 
 Import this module before anything that imports Django: `configure()` sets the environment
 that studio.settings reads.
@@ -9,6 +10,8 @@ that studio.settings reads.
 from __future__ import annotations
 
 import argparse
+import json
+import multiprocessing
 import os
 import signal
 import statistics
@@ -42,10 +45,15 @@ def arguments(description: str, *, modes=("pg", "embedded")) -> argparse.Argumen
 
 
 def configure(mode: str, *, media_root: str | None = None, **extra_env: str) -> dict:
-    """Point studio.settings at the bench database and broker for `mode`; answer the env used."""
+    """Point studio.settings at the bench database and broker for `mode`, as production runs
+    (DEBUG off: with it on, Django keeps the text of every query in every thread; hashed static
+    files); answer the env used. Processes the benchmark starts inherit it."""
     env = {
         "DJANGO_SETTINGS_MODULE": "studio.settings",
-        "DEBUG": "true",
+        "DEBUG": "false",
+        "SECRET_KEY": "bench-only-" + "k" * 50,
+        "SECURE_SSL_REDIRECT": "false",  # loopback http, as behind a TLS proxy
+        "STATIC_ROOT": tempfile.mkdtemp(prefix="studio-bench-static-"),
         "LOG_LEVEL": "WARNING",
         "MEDIA_ROOT": media_root or tempfile.mkdtemp(prefix="studio-bench-media-"),
         "DJANGO_ALLOW_ASYNC_UNSAFE": "true",  # Playwright's sync API runs an event loop in this thread
@@ -71,6 +79,7 @@ def setup_django(mode: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0, interactive=False)
+    call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG off serves hashed names
     if mode == "pg":
         call_command("flush", verbosity=0, interactive=False)
         import redis
@@ -147,20 +156,117 @@ class Process:
         self.stop()
 
 
-def start_worker(*, threads: int = 8) -> Process:
-    """`manage.py rundramatiq --processes 1 --threads N`, as a deployment runs it."""
-    args = [sys.executable, "manage.py", "rundramatiq", "--processes", "1", "--threads", str(threads)]
-    return Process(args, log_name="worker")
+# The processes a benchmark starts log as a deployment does (every move of a job is a line);
+# the benchmark's own process keeps its terminal for the table.
+PRODUCTION_LOGGING = {"LOG_LEVEL": "INFO"}
 
 
-def start_web(port: int, *, workers: int = 2) -> Process:
+def start_worker(*, processes: int = 1, threads: int = 8) -> Process:
+    """`manage.py rundramatiq --processes P --threads N`, as a deployment runs it."""
     args = [
-        sys.executable, "-m", "gunicorn", "studio.wsgi", "--bind", f"127.0.0.1:{port}",
-        "--workers", str(workers), "--threads", "4", "--access-logfile", "/dev/null",
+        sys.executable, "manage.py", "rundramatiq", "--processes", str(processes), "--threads", str(threads),
     ]  # fmt: skip
-    proc = Process(args, log_name=f"web-{port}")
+    return Process(args, log_name="worker", env=PRODUCTION_LOGGING)
+
+
+def worker_processes(worker: Process, expected: int, *, timeout: float = 30.0) -> list[int]:
+    """The pids of the worker processes that run steps (rundramatiq's children), once all are up."""
+
+    def found():
+        pids = [pid for pid in process_tree(worker.pid) if pid != worker.pid and _is_dramatiq_worker(pid)]
+        return pids if len(pids) >= expected else None
+
+    return wait_until(found, timeout=timeout, what=f"{expected} worker processes")
+
+
+def _is_dramatiq_worker(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as fh:
+            return b"dramatiq" in fh.read()
+    except OSError:
+        return False
+
+
+def start_web(port: int, *, workers: int = 3) -> Process:
+    """gunicorn with the deployment's own settings (studio/gunicorn.conf.py: sync workers),
+    access log off (it would only measure the terminal)."""
+    args = [
+        sys.executable, "-m", "gunicorn", "-c", "studio/gunicorn.conf.py", "studio.wsgi",
+        "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--access-logfile", "/dev/null",
+    ]  # fmt: skip
+    proc = Process(args, log_name=f"web-{port}", env=PRODUCTION_LOGGING)
     wait_until(lambda: _port_open(port), timeout=20, what=f"the web server on port {port}")
     return proc
+
+
+class EmulatorProcess:
+    """The provider emulator in its own process, as a provider is on another machine: its CPU
+    and its lock are not the studio's. Counters come over its admin API; the moments its jobs
+    finished over a pipe."""
+
+    def __init__(self, port: int, **config):
+        context = multiprocessing.get_context("spawn")  # a fresh interpreter: no Django, no copied threads
+        self._conn, child = context.Pipe()
+        self.process = context.Process(target=_serve_emulator, args=(child, port, config), daemon=True)
+        self.process.start()
+        self.base_url = self._conn.recv()
+        self._lock = threading.Lock()  # one question at a time on the pipe, whichever thread asks
+
+    def _ask(self, question: str):
+        with self._lock:
+            self._conn.send(question)
+            return self._conn.recv()
+
+    def stats(self) -> dict:
+        return self._ask("stats")
+
+    def finishes(self) -> dict[str, float]:
+        """request id → the wall-clock moment the job finished at the provider."""
+        return self._ask("finishes")
+
+    def status_document(self, provider: str, request_id: str) -> dict:
+        """What the provider's status endpoint says about a job (a callback's body)."""
+        return json.loads(self._ask(f"status {provider} {request_id}"))
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.process.pid)
+
+    def stop(self) -> None:
+        if self.process.is_alive():
+            try:
+                self._ask("stop")
+            except (EOFError, OSError):
+                pass
+            self.process.join(timeout=10)
+            if self.process.is_alive():
+                self.process.kill()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def _serve_emulator(conn, port: int, config: dict) -> None:
+    from providers.emulator import start_emulator
+
+    running = start_emulator(port=port, **config)
+    conn.send(running.base_url)
+    while True:
+        question = conn.recv()
+        if question == "stats":
+            conn.send(running.emulator.stats())
+        elif question == "finishes":
+            conn.send({job.request_id: job.done_wall() for job in running.emulator.jobs()})
+        elif question.startswith("status "):
+            _, provider, request_id = question.split(" ", 2)
+            api = running.emulator.providers[provider]
+            conn.send(json.dumps(api.status_document(running.emulator.job(request_id), running.url(provider))))
+        elif question == "stop":
+            running.stop()
+            conn.send("stopped")
+            return
 
 
 def _port_open(port: int) -> bool:
@@ -181,7 +287,23 @@ def wait_until(predicate, *, timeout: float, interval: float = 0.1, what: str = 
     raise TimeoutError(f"{what} not met within {timeout:.0f} s")
 
 
-# --- memory ----------------------------------------------------------------------------
+# --- CPU and memory --------------------------------------------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(*pids: int) -> float:
+    """User + system CPU time used so far by these processes and their descendants (from
+    /proc: CPU time, not wall time, so other load on the machine does not inflate it)."""
+    total = 0
+    for pid in {p for root in pids for p in process_tree(root)}:
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of stat)
+    return total / CLOCK_TICKS
 
 
 def _children(pid: int) -> list[int]:

@@ -1,5 +1,6 @@
 """Big files: a 300-second 48 kHz stereo WAV (about 55 MB) fetched from the emulator into
-storage (studio/audio_store.py download), then served back with Range requests (studio/ranges.py).
+storage (studio/audio/store.py download), then served back with Range requests by gunicorn
+(studio/audio/ranges.py), as production runs it (DEBUG off).
 
     .venv/bin/python bench/bigfile.py [--mode embedded|pg] [--seconds 300] [--ranges 200]
 
@@ -110,8 +111,14 @@ def run(mode: str, seconds: float, ranges: int) -> list[tuple]:
             web.stop()
         emulator.stop()
     growth = max(rss.growth_mb, traced_peak / 1e6)
+    expected_mb = (44 + seconds * 48_000 * 2 * 2) / 1e6  # a WAV header, then 16-bit stereo samples
     return [
-        ("file stored", f"{size_mb:.1f} MB {stored.extension.upper()}, {stored.duration_seconds or 0:.0f} s", "~55 MB", None),
+        (
+            "file stored",
+            f"{size_mb:.1f} MB {stored.extension.upper()}, {stored.duration_seconds or 0:.0f} s",
+            f"{expected_mb:.1f} MB WAV, {seconds:g} s",
+            abs(size_mb - expected_mb) < 0.1 and stored.extension == "wav" and round(stored.duration_seconds or 0) == round(seconds),
+        ),
         ("fetch time", f"{took['seconds']:.2f} s ({size_mb / took['seconds']:.0f} MB/s)", "", None),
         ("fetch: peak Python allocations (tracemalloc)", f"{traced_peak / 1e6:.1f} MB", "", None),
         ("fetch: peak resident growth (RSS)", f"{rss.growth_mb:.1f} MB", "", None),

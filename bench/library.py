@@ -1,10 +1,12 @@
-"""How the library holds up with many tracks: the project page and search, timed and query-counted.
+"""How the library holds up with many tracks: the project page and search, timed and query-counted
+at two sizes, so that "the same number of queries whatever the number of tracks" is measured.
 
-Seeds one project with --tracks tracks and spreads the rest of --total over nine more projects
-(all owned by one bench user), then requests each page --repeat times through Django's test
-client (the whole view, template included; no network) and prints median and p95 times and the
-number of SQL queries per request. Uses DATABASE_URL when set, otherwise a fresh SQLite file;
-migrates it, and removes what it seeded when done (unless --keep).
+For each size in --sizes (all tracks; the measured project holds a tenth), seeds one project
+with its share and spreads the rest over nine more (all owned by one bench user), then requests
+each page --repeat times through Django's test client (the whole view, template included; no
+network), as production runs it (DEBUG off, static files collected), and prints median and p95
+times and the SQL queries per request, each with its target. Uses DATABASE_URL when set,
+otherwise a fresh SQLite file; migrates it, and removes what it seeded when done (unless --keep).
 
     .venv/bin/python bench/library.py                       # SQLite
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/studio_library_bench .venv/bin/python bench/library.py
@@ -23,6 +25,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from bench import _common as c  # noqa: E402
+
+TARGET_MEDIAN_MS = 50.0
+TARGET_SEARCH_ALL_MS = 100.0  # median, across every project (PostgreSQL's trigram index serves it)
 
 WORDS = (
     "rain storm thunder forest jungle city night dawn choir piano drums synth bass violin cello flute "
@@ -42,8 +48,7 @@ RARE = sorted({a + b + c for a in ("ka", "mo", "ri", "tu", "ve", "lo", "za", "pe
 
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--tracks", type=int, default=10_000, help="tracks in the measured project")
-    parser.add_argument("--total", type=int, default=100_000, help="tracks across all projects")
+    parser.add_argument("--sizes", default="10000,100000", help="tracks across all projects, one run per size")
     parser.add_argument("--repeat", type=int, default=30, help="requests per measurement")
     parser.add_argument("--keep", action="store_true", help="leave the seeded data in the database")
     parser.add_argument("--explain", action="store_true", help="print the PostgreSQL plan of the search")
@@ -55,17 +60,22 @@ def setup_django():
         path = Path(tempfile.mkdtemp(prefix="bench-library-")) / "bench.sqlite3"
         os.environ["DATABASE_URL"] = f"sqlite:///{path}"
     elif os.environ["DATABASE_URL"].startswith("postgres"):
-        from bench._common import create_pg_database
-
-        create_pg_database(os.environ["DATABASE_URL"])  # a fresh machine has no bench database yet
+        c.create_pg_database(os.environ["DATABASE_URL"])  # a fresh machine has no bench database yet
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
     os.environ.setdefault("STUDIO_EMULATOR", "true")  # models offered, so the page renders its form
+    # As production runs: DEBUG off (no query text kept), hashed static files.
+    os.environ.update(
+        DEBUG="false", SECRET_KEY="bench-only-" + "k" * 50, SECURE_SSL_REDIRECT="false", LOG_LEVEL="WARNING",
+        CONN_MAX_AGE="60",  # a deployment's persistent connections
+        STATIC_ROOT=tempfile.mkdtemp(prefix="studio-bench-static-"),
+    )  # fmt: skip
     import django
 
     django.setup()
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    call_command("collectstatic", interactive=False, verbosity=0)
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -137,14 +147,20 @@ def seed(total: int, first: int):
 
 
 def measure(client, url: str, params: dict, repeat: int, **headers):
-    from django.core.signals import request_started
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
+    """Median and p95 ms over `repeat` requests, and the SQL statements one request sends
+    (counted with an execute wrapper: no debug cursor, as production)."""
+    from django.db import connection
 
-    request_started.disconnect(reset_queries)  # or each request would empty the captured list
+    class Counter:
+        statements = 0
+
+        def __call__(self, execute, sql, params, many, context):
+            self.statements += 1
+            return execute(sql, params, many, context)
+
     client.get(url, params, **headers)  # warm
-    reset_queries()  # the log keeps 9,000 queries at most: seeding may have filled it
-    with CaptureQueriesContext(connection) as queries:
+    counter = Counter()
+    with connection.execute_wrapper(counter):
         response = client.get(url, params, **headers)
     assert response.status_code == 200, (url, response.status_code)
     times = []
@@ -152,9 +168,7 @@ def measure(client, url: str, params: dict, repeat: int, **headers):
         started = time.perf_counter()
         client.get(url, params, **headers)
         times.append((time.perf_counter() - started) * 1000)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-    return statistics.median(times), p95, len(queries.captured_queries)
+    return statistics.median(times), c.percentile(times, 95), counter.statements
 
 
 def explain(project_ids, word: str):
@@ -172,6 +186,25 @@ def explain(project_ids, word: str):
     print(tracks.values("pk").order_by().explain(analyze=True))
 
 
+def cases(project_id: int, total: int) -> list[tuple]:
+    """(label, url, params, headers, median target in ms) of each request measured."""
+    htmx = {"HTTP_HX_REQUEST": "true"}
+    p = project_id
+    every = "search all"
+    return [
+        ("project page", f"/projects/{p}/", {}, {}, TARGET_MEDIAN_MS),
+        ("project page, page 100", f"/projects/{p}/", {"page": "100"}, {}, TARGET_MEDIAN_MS),
+        ("project library sorted by title", f"/projects/{p}/tracks/", {"sort": "title"}, htmx, TARGET_MEDIAN_MS),
+        ("project search 'storm'", f"/projects/{p}/tracks/", {"q": "storm"}, htmx, TARGET_MEDIAN_MS),
+        ("project search 'epic' + favorites", f"/projects/{p}/tracks/", {"q": "epic", "favorite": "on"}, htmx, TARGET_MEDIAN_MS),
+        (f"{every}: rare word", "/search/", {"q": "kavinok"}, htmx, TARGET_SEARCH_ALL_MS),
+        (f"{every}: rare + common word", "/search/", {"q": "moteli drums"}, htmx, TARGET_SEARCH_ALL_MS),
+        (f"{every}: no match", "/search/", {"q": "zzzz"}, htmx, TARGET_SEARCH_ALL_MS),
+        (f"{every}: common word (~12%, count capped)", "/search/", {"q": "thunder"}, htmx, TARGET_SEARCH_ALL_MS),
+        (f"{every}: full page, rare word", "/search/", {"q": "kavinok"}, {}, TARGET_SEARCH_ALL_MS),
+    ]  # fmt: skip
+
+
 def main():
     args = parse_args()
     setup_django()
@@ -180,32 +213,34 @@ def main():
 
     from studio.models import Project
 
-    user, project = seed(args.total, args.tracks)
-    client = Client()
-    client.force_login(user)
-    htmx = {"HTTP_HX_REQUEST": "true"}
-    p = project.pk
-    cases = [
-        (f"project page, {args.tracks:,} tracks", f"/projects/{p}/", {}, {}),
-        ("project page, page 100", f"/projects/{p}/", {"page": "100"}, {}),
-        ("project library sorted by title", f"/projects/{p}/tracks/", {"sort": "title"}, htmx),
-        ("project search 'storm'", f"/projects/{p}/tracks/", {"q": "storm"}, htmx),
-        ("project search 'epic choir' + favorites", f"/projects/{p}/tracks/", {"q": "epic choir", "favorite": "on"}, htmx),
-        (f"search all {args.total:,}: rare word", "/search/", {"q": "kavinok"}, htmx),
-        (f"search all {args.total:,}: rare + common word", "/search/", {"q": "moteli drums"}, htmx),
-        (f"search all {args.total:,}: no match", "/search/", {"q": "zzzz"}, htmx),
-        (f"search all {args.total:,}: common word (~12%)", "/search/", {"q": "thunder"}, htmx),
-        (f"search all {args.total:,}: full page, rare word", "/search/", {"q": "kavinok"}, {}),
-    ]
-    print(f"database: {connection.vendor}, {args.repeat} requests each")
-    print(f"{'request':<48} {'median ms':>10} {'p95 ms':>8} {'queries':>8}")
-    for label, url, params, headers in cases:
-        median, p95, queries = measure(client, url, params, args.repeat, **headers)
-        print(f"{label:<48} {median:>10.1f} {p95:>8.1f} {queries:>8}")
-    if args.explain:
-        ids = list(Project.objects.filter(owner=user).values_list("pk", flat=True))
-        explain(ids, "kavinok")
-        explain(ids, "thunder")
+    sizes = [int(n) for n in args.sizes.split(",")]
+    measured: list[dict] = []  # per size: label position -> (median, p95, queries)
+    rows = []
+    for total in sizes:
+        tracks = max(1, total // 10)
+        user, project = seed(total, tracks)
+        client = Client()
+        client.force_login(user)
+        figures = []
+        for label, url, params, headers, target in cases(project.pk, total):
+            median, p95, queries = measure(client, url, params, args.repeat, **headers)
+            figures.append(queries)
+            rows.append((f"{total:,}: {label}, median / p95", f"{median:.1f} / {p95:.1f} ms", f"< {target:g} ms", median < target))
+        measured.append(figures)
+        if args.explain:
+            ids = list(Project.objects.filter(owner=user).values_list("pk", flat=True))
+            explain(ids, "kavinok")
+            explain(ids, "thunder")
+    labels = [label for label, *_ in cases(0, 0)]
+    for n, label in enumerate(labels):
+        counts = [figures[n] for figures in measured]
+        rows.append((
+            f"queries: {label.split(':')[-1].strip()}", " / ".join(str(q) for q in counts) + f" at {' / '.join(f'{t:,}' for t in sizes)}",
+            "the same at every size", len(set(counts)) == 1,
+        ))  # fmt: skip
+    c.print_table(
+        f"Library: {connection.vendor}, {args.repeat} requests each, through the test client ({c.load_note()})", rows
+    )
     if not args.keep:
         for project in Project.objects.filter(owner=user):
             project.delete()

@@ -21,6 +21,7 @@ class _QuietHandler(WSGIRequestHandler):
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # socketserver's 5 resets connections when a studio's workers all call at once
 
     def handle_error(self, request, client_address) -> None:
         # Clients that hang up mid-answer (a cancelled download) are routine, not worth a traceback.

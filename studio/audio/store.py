@@ -14,6 +14,10 @@ from urllib.parse import urljoin
 
 import httpx
 import mutagen
+import mutagen.flac
+import mutagen.mp3
+import mutagen.mp4
+import mutagen.wave
 from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import default_storage
@@ -23,6 +27,10 @@ from studio.audio.media_guard import CheckedURL, MediaURLRefused, check_media_ur
 CHUNK = 64 * 1024
 PAGE_TYPES = frozenset({"text/html", "text/plain", "text/xml", "application/json", "application/xml"})
 MAX_REDIRECTS = 3
+
+# The reader for each format sniff() names: letting mutagen guess among every format it knows
+# took as long as the rest of storing a short file. Ogg may hold Vorbis or Opus: mutagen tells.
+READERS = {"mp3": mutagen.mp3.MP3, "wav": mutagen.wave.WAVE, "flac": mutagen.flac.FLAC, "m4a": mutagen.mp4.MP4}
 
 # Leading bytes → (extension, content type).
 SIGNATURES = (
@@ -111,7 +119,7 @@ def store_stream(
         for block in iter(lambda: tmp.read(CHUNK), b""):
             digest.update(block)
         # Read from the local copy: on a remote store, reading back would fetch the whole file.
-        duration = audio_duration(File(tmp, name=f"audio.{extension}"))
+        duration = audio_duration(File(tmp, name=f"audio.{extension}"), extension=extension)
         tmp.seek(0)
         name = default_storage.save(f"tracks/{project_id}/{secrets.token_hex(16)}.{extension}", File(tmp))
     return StoredAudio(
@@ -141,10 +149,10 @@ def _wrap_raw(tmp, size: int, kind: str, sample_rate: int):
     return wrapped
 
 
-def audio_duration(fh) -> float | None:
+def audio_duration(fh, *, extension: str = "") -> float | None:
     try:
         fh.seek(0)
-        info = mutagen.File(fh)
+        info = READERS.get(extension, mutagen.File)(fh)
     except Exception:  # an unreadable header only costs us the duration
         return None
     length = getattr(getattr(info, "info", None), "length", None)

@@ -46,6 +46,7 @@ from studio.errors import ErrorKind, error_kind
 from studio.jobs import leases, poll_timing
 from studio.jobs.adapters import get_adapter
 from studio.jobs.provider_slots import slots
+from studio.jobs.rows import claim_status_check, step_row
 from studio.jobs.transitions import move, touch
 from studio.models import Generation, Track, library_changed
 
@@ -103,7 +104,7 @@ def _after(seconds: float | None):
 
 
 def submit(generation_id: int, turn: int = 0) -> Next | None:
-    gen = Generation.objects.filter(pk=generation_id).first()
+    gen = step_row(generation_id)
     if gen is None:
         return None
     adapter = get_adapter(_model(gen).provider)
@@ -301,12 +302,9 @@ def poll(generation_id: int, checks_done: int, running_at: float | None = None) 
     `checks_done` is the turn this message holds: a stale or repeated chain (after a callback
     or a sweep started a fresh one) loses the conditional increment and stops.
     """
-    claimed = Generation.objects.filter(pk=generation_id, state=S.RUNNING, status_checks=checks_done).update(
-        status_checks=F("status_checks") + 1
-    )
-    if not claimed:
+    gen = claim_status_check(generation_id, checks_done)
+    if gen is None:
         return None
-    gen = Generation.objects.get(pk=generation_id)
     model = _model(gen)
     adapter = get_adapter(model.provider)
     if gen.submitted_at and timezone.now() - gen.submitted_at > timedelta(minutes=model.deadline_minutes):
@@ -331,7 +329,7 @@ def poll(generation_id: int, checks_done: int, running_at: float | None = None) 
     if job.state is State.SUCCEEDED:  # before the fetch: the finish was seen now
         poll_timing.learn(gen.model_key, gen.submitted_at, still_running_at=running_at)
     delay = poll_timing.next_delay(gen.model_key, gen.submitted_at, checks_done)
-    finished, then = apply_job_state(gen.pk, job, fetch_now=True, next_check_in=delay)
+    finished, then = apply_job_state(gen.pk, job, fetch_now=True, next_check_in=delay, gen=gen)
     if finished:
         return then
     age = poll_timing.age_of(gen.submitted_at) if gen.submitted_at else None
@@ -339,36 +337,47 @@ def poll(generation_id: int, checks_done: int, running_at: float | None = None) 
 
 
 def apply_job_state(
-    generation_id: int, job: JobState, *, fetch_now: bool = False, next_check_in: float | None = None
+    generation_id: int,
+    job: JobState,
+    *,
+    fetch_now: bool = False,
+    next_check_in: float | None = None,
+    gen: Generation | None = None,
 ) -> tuple[bool, Next | None]:
     """Record what the provider said; answer whether the job is finished there, and the next step.
 
     A finished job's audio is fetched at once in this thread when `fetch_now` (a worker's own
     status check: one queue hop less between the provider finishing and the track on the card),
-    else by the fetch step. `next_check_in`: when the caller will ask again if the job is not
-    finished (seconds), recorded for the page."""
-    gen = Generation.objects.only("pk", "model_key", "started_at", "submitted_at").get(pk=generation_id)
+    under a lease taken in the same move, else by the fetch step. `next_check_in`: when the
+    caller will ask again if the job is not finished (seconds), recorded for the page. `gen`:
+    the row as the caller read it (rows.py), saving a read."""
+    gen = gen or step_row(generation_id)
     label = registry.label(_model(gen).provider)
     if job.state is State.SUCCEEDED:
+        media = [
+            {"url": m.url, "content_type": m.content_type, "title": m.title, "duration": m.duration} for m in job.media
+        ]
+        holder, lease = leases.new_holder(), leases.download_lease_seconds()
         moved = move(
             generation_id,
             S.FETCHING,
             reason=f"{label} finished",
             only_from=(S.RUNNING,),
-            media=[
-                {"url": m.url, "content_type": m.content_type, "title": m.title, "duration": m.duration}
-                for m in job.media
-            ],
+            media=media,
             cost=job.cost,
             provider_status=State.SUCCEEDED,
             progress=None,
             error_kind="",
             error="",
             next_check_at=None,
+            **({"lease_holder": holder, "lease_expires_at": leases.expiry(lease)} if fetch_now else {}),
         )
         if not moved:
             return True, None
-        return True, (_fetch_here(generation_id) if fetch_now else Next("fetch", generation_id))
+        if not fetch_now:
+            return True, Next("fetch", generation_id)
+        gen.media = media
+        return True, _fetch_here(gen, holder, lease)
     if job.state is State.FAILED:
         move(
             generation_id,
@@ -395,9 +404,10 @@ def apply_job_state(
     return False, None
 
 
-def handle_callback(generation_id: int, job: JobState, *, trusted: bool) -> Next | None:
-    """A provider called back. Unsigned callbacks are hints: confirm with a status check now."""
-    gen = Generation.objects.only("pk", "state", "status_checks").get(pk=generation_id)
+def handle_callback(generation_id: int, job: JobState, *, trusted: bool, gen: Generation | None = None) -> Next | None:
+    """A provider called back. Unsigned callbacks are hints: confirm with a status check now.
+    `gen`: the row as the handler read it (with its state and status checks), saving a read."""
+    gen = gen or Generation.objects.only("pk", "state", "status_checks").get(pk=generation_id)
     if gen.state != S.RUNNING:
         return None  # finished already, or not yet submitted: the running chain sees to it
     if trusted:
@@ -410,30 +420,40 @@ def handle_callback(generation_id: int, job: JobState, *, trusted: bool) -> Next
 # --- Fetch ------------------------------------------------------------------------
 
 
-def _fetch_here(generation_id: int) -> Next | None:
-    """Fetch in this thread; on an unexpected error, hand the job to the fetch step and its retries."""
+def _fetch_here(gen: Generation, holder: str, lease: float) -> Next | None:
+    """Fetch in this thread, holding the lease the move to FETCHING took; on an unexpected
+    error, hand the job to the fetch step and its retries."""
     try:
-        return fetch(generation_id)
+        return _download_holding(gen, holder, lease, saved_before=len(gen.media) > 1)
     except Exception as exc:
-        log.exception("fetching the audio of generation %s failed; handing it to the fetch step", generation_id)
-        step_failed(generation_id, "fetch", exc)
-        return Next("fetch", generation_id)
+        log.exception("fetching the audio of generation %s failed; handing it to the fetch step", gen.pk)
+        step_failed(gen.pk, "fetch", exc)
+        return Next("fetch", gen.pk)
 
 
 def fetch(generation_id: int) -> Next | None:
     holder, lease = leases.new_holder(), leases.download_lease_seconds()
     if not leases.claim(generation_id, state=S.FETCHING, holder=holder, seconds=lease):
         return None  # finished, or another worker is downloading it
+    return _download_holding(step_row(generation_id), holder, lease, saved_before=True)
+
+
+def _download_holding(gen: Generation, holder: str, lease: float, *, saved_before: bool) -> Next | None:
+    """Every move that ends the download releases the lease; an unexpected error releases it here."""
     try:
-        return _download_all(Generation.objects.get(pk=generation_id), holder, lease)
-    finally:
-        leases.release(generation_id, holder)
+        return _download_all(gen, holder, lease, saved_before=saved_before)
+    except BaseException:
+        leases.release(gen.pk, holder)
+        raise
 
 
-def _download_all(gen: Generation, holder: str, lease: float) -> Next | None:
+def _download_all(gen: Generation, holder: str, lease: float, *, saved_before: bool) -> Next | None:
+    """`saved_before`: an earlier attempt may have saved some of the files. Not so for one file
+    fetched straight after the status check: its track is saved in the step that ends the job
+    (and the track's unique position would refuse a second one anyway)."""
     adapter = get_adapter(_model(gen).provider)
     keep_alive = leases.KeepAlive(gen.pk, holder, lease)
-    done = set(gen.tracks.values_list("position", flat=True))
+    done = set(gen.tracks.values_list("position", flat=True)) if saved_before else set()
     try:
         for position, media in enumerate(gen.media):
             if position in done:

@@ -27,7 +27,11 @@ def _not_found() -> HttpResponse:
 @csrf_exempt  # providers cannot send our CSRF token; the per-generation secret stands in for it
 @require_POST
 def provider_callback(request: HttpRequest, provider: str, generation_id: int, token: str) -> HttpResponse:
-    gen = Generation.objects.filter(pk=generation_id).only("pk", "model_key", "callback_token", "external_id").first()
+    gen = (
+        Generation.objects.filter(pk=generation_id)
+        .only("pk", "model_key", "callback_token", "external_id", "state", "status_checks")
+        .first()
+    )
     model = BY_KEY.get(gen.model_key) if gen else None
     if gen is None or model is None or model.provider != provider:
         return _not_found()
@@ -57,7 +61,7 @@ def provider_callback(request: HttpRequest, provider: str, generation_id: int, t
     if job is not None and (not job.external_id or job.external_id != gen.external_id):
         return JsonResponse({"error": "not this job"}, status=400)
     if job is not None:
-        step = pipeline.handle_callback(gen.pk, job, trusted=adapter.signs_callbacks)
+        step = pipeline.handle_callback(gen.pk, job, trusted=adapter.signs_callbacks, gen=gen)
         if step is not None:
             actors.send(step)
     return JsonResponse({"ok": True})

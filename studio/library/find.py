@@ -1,7 +1,7 @@
 """Finding tracks: the queries behind the project page's library and the search page.
 
 Every page of results costs the same few queries whatever the number of tracks and whichever
-page: the page count in one COUNT, the rows with their generation and its author in one join
+page: the page count in one COUNT (of COUNT_CAP matches at most), the rows with their generation and its author in one join
 (their ids picked in a subquery, see TrackPaginator), tags in one prefetch."""
 
 from __future__ import annotations
@@ -12,11 +12,15 @@ from django import forms
 from django.core.paginator import Page, Paginator
 from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.utils.functional import cached_property
 
 from studio.catalog import KIND_LABELS, MODELS
 from studio.models import Generation, Membership, Project, Tag, Track, search_words
 
 PAGE_SIZE = 25
+# Past this many matches the count says "10,000+": counting every match of a common word is a
+# scan that grows with the library, and nobody pages that far.
+COUNT_CAP = 10_000
 MAX_SEARCH_WORDS = 8
 
 SORTS = {
@@ -78,6 +82,20 @@ class TrackPaginator(Paginator):
     def __init__(self, tracks: QuerySet[Track], per_page: int):
         super().__init__(tracks.values_list("pk", flat=True), per_page)
         self.ordering = tracks.query.order_by
+
+    @cached_property
+    def matches_counted(self) -> int:
+        """One COUNT over at most COUNT_CAP + 1 rows: the database stops there."""
+        return self.object_list.order_by()[: COUNT_CAP + 1].count()
+
+    @property
+    def count(self) -> int:
+        return min(self.matches_counted, COUNT_CAP)
+
+    @property
+    def capped(self) -> bool:
+        """More matches than `count` says (the page shows "10,000+")."""
+        return self.matches_counted > COUNT_CAP
 
     def _get_page(self, ids, number, paginator) -> Page:
         rows = with_row_details(Track.objects.filter(pk__in=ids)).order_by(*self.ordering)

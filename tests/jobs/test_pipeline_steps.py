@@ -4,6 +4,8 @@ it sends read back from the broker."""
 import httpx
 import pytest
 import respx
+from django.db import connection
+from django.utils import timezone
 
 from studio.catalog import BY_KEY
 from studio.errors import ErrorKind
@@ -236,20 +238,42 @@ def test_a_status_check_that_finds_the_job_done_saves_the_audio_in_the_same_step
 
 
 @respx.mock
+def test_a_status_check_that_finds_the_job_done_reads_the_row_once(gen, empty_broker, django_assert_num_queries):
+    """A worker's CPU per job is mostly statements: the turn is claimed and the row read in one,
+    each move is one on PostgreSQL (three in a transaction elsewhere), the track one."""
+    transitions.move(gen.pk, S.SUBMITTING)
+    transitions.move(gen.pk, S.RUNNING, external_id="m_1")
+    respx.get(f"{PIXAZO_TEST_URL}/v2/requests/status/m_1").respond(
+        200, json={"request_id": "m_1", "status": "COMPLETED", "output": {"media_url": [f"{PIXAZO_TEST_URL}/media/a.wav"]}}
+    )
+    respx.get(f"{PIXAZO_TEST_URL}/media/a.wav").respond(200, content=b"RIFF" + b"\0" * 60, headers={"Content-Type": "audio/wav"})
+    per_move = 1 if connection.vendor == "postgresql" else 3
+    track = 4  # its insert and the project's library version (open pages follow), in a savepoint
+
+    with django_assert_num_queries(1 + 2 * per_move + track):
+        pipeline.poll(gen.pk, 0)
+
+    gen.refresh_from_db()
+    assert (gen.state, gen.tracks.count(), gen.lease_holder) == (S.SUCCEEDED, 1, "")
+    assert list(gen.transitions.values_list("from_state", "to_state"))[-2:] == [("running", "fetching"), ("fetching", "succeeded")]
+
+
+@respx.mock
 def test_an_unexpected_error_while_fetching_inline_hands_the_job_to_the_fetch_actor(gen, empty_broker, monkeypatch):
     transitions.move(gen.pk, S.SUBMITTING)
     transitions.move(gen.pk, S.RUNNING, external_id="m_1")
     done = {"request_id": "m_1", "status": "COMPLETED", "output": {"media_url": ["https://cdn.test/a.wav"]}}
 
-    def broken(generation_id):
+    def broken(gen, holder, lease, *, saved_before):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(pipeline, "fetch", broken)
+    monkeypatch.setattr(pipeline, "_download_all", broken)
     finished, then = pipeline.apply_job_state(gen.pk, pipeline_state(done), fetch_now=True)
 
     gen.refresh_from_db()
     assert finished and then == pipeline.Next("fetch", gen.pk)
     assert (gen.state, gen.step_failures) == (S.FETCHING, 1)
+    assert (gen.lease_holder, gen.lease_expires_at) == ("", None)  # the fetch step may claim it at once
 
 
 def test_a_poll_wanted_now_goes_straight_to_the_queue(gen, empty_broker):
@@ -325,3 +349,10 @@ def test_with_a_callback_news_is_due_when_the_models_jobs_usually_finish(gen, em
     assert (gen.next_check_at - gen.submitted_at).total_seconds() == pytest.approx(6.1, abs=0.05)
     # The safety net: a little after the usual finish, not a fixed half minute.
     assert delays(empty_broker, "poll_generation") == [int((6.1 + 6.1 * 0.25) * 1000)]
+
+
+def test_a_move_holds_to_the_values_it_expects_an_empty_one_included(gen):
+    assert not transitions.move(gen.pk, S.SUBMITTING, expect={"submit_turn": 1})
+    assert not transitions.move(gen.pk, S.SUBMITTING, expect={"lease_expires_at": timezone.now()})
+    assert transitions.move(gen.pk, S.SUBMITTING, expect={"submit_turn": 0, "lease_expires_at": None})
+    assert list(gen.transitions.values_list("from_state", "to_state")) == [("queued", "submitting")]

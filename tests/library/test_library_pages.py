@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from studio.library import find
 from studio.library.find import (
     PAGE_SIZE,
     SORTS,
@@ -121,3 +122,23 @@ def test_a_deep_page_costs_the_queries_of_the_first(alice_client, project, alice
     with django_assert_num_queries(len(first.captured_queries)):
         response = alice_client.get(url, {"sort": "longest", "page": "3"}, **HTMX)
     assert "Page 3 of 3" in response.content.decode()
+
+
+def test_past_the_cap_the_count_stops_and_says_more(project, alice, alice_client, monkeypatch, django_assert_num_queries):
+    monkeypatch.setattr(find, "COUNT_CAP", 30)
+    shelve(project, alice)  # 57 tracks
+    tracks = filter_tracks(tracks_in([project.pk]), TrackFilters(sort="old"))
+    with django_assert_num_queries(1):  # one COUNT, over 31 rows at most
+        paginator = page_of(tracks, 1).paginator
+        assert (paginator.count, paginator.capped, paginator.num_pages) == (30, True, 2)
+    html = alice_client.get(f"/projects/{project.pk}/tracks/", **HTMX).content.decode()
+    assert ">30+ tracks</p>" in html and "Page 1 of 2+" in html
+
+
+def test_at_the_cap_the_count_is_exact(project, alice, alice_client, monkeypatch):
+    monkeypatch.setattr(find, "COUNT_CAP", COUNT)
+    shelve(project, alice)
+    paginator = page_of(filter_tracks(tracks_in([project.pk]), TrackFilters()), 1).paginator
+    assert (paginator.count, paginator.capped) == (COUNT, False)
+    html = alice_client.get(f"/projects/{project.pk}/tracks/", **HTMX).content.decode()
+    assert f">{COUNT} tracks</p>" in html and "Page 1 of 3<" in html
