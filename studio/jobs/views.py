@@ -197,9 +197,21 @@ def generation_resubmit(request: HtmxHttpRequest, generation_id: int) -> HttpRes
 @login_required
 @require_POST
 def generation_retry(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
+    return _start_another(request, generation_id, services.retry_generation)
+
+
+@login_required
+@require_POST
+def generation_try_next(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
+    """"Try on <next gateway>": a routed job its gateway accepted and then failed."""
+    return _start_another(request, generation_id, services.try_next_gateway)
+
+
+def _start_another(request, generation_id: int, start) -> HttpResponse:
+    """A new job in place of one that ended (`start`: a service taking the generation and user)."""
     gen = get_generation_for_user(request.user, generation_id, Role.EDITOR)
     try:
-        new = services.retry_generation(generation=gen, user=request.user)
+        new = start(generation=gen, user=request.user)
     except Refused as exc:
         messages.error(request, exc.message)
         return _card_or_redirect(request, gen, error=exc.message, oob=True)  # the retry button swaps nothing itself
