@@ -144,14 +144,19 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     At most five queries for one card or fifty. Answers 286 (stop polling) once none of them is
     pending (a new card brings a fresh poller with it), and may ask for one extra look before
     the next refresh when news is due sooner (see _next_look_ms)."""
-    asked = cards.asked_cards(request)
+    return cards_answer(request, project_id, cards.asked_cards(request))
+
+
+def cards_answer(request, project_id: int, asked: dict[int, str], *, in_set: bool = False) -> HttpResponse:
+    """The changed cards among those asked, out of band; 286 once none is pending. `in_set`: the
+    cards are shown in their set's grid (no buttons there: the set has its own actions)."""
     rows = cards.versions(project_id, request.user, asked)
     if not rows:
         get_membership(request.user, project_id)  # 404 for anyone outside the project
         return HttpResponseStopPolling()
     pending = [row for row in rows if row.state in Generation.PENDING_STATES]
-    can_generate = ROLE_RANK[rows[0].project__memberships__role] >= ROLE_RANK[Role.EDITOR]
-    context = {"cards": cards.changed_cards(project_id, rows, asked), "can_generate": can_generate}
+    can_generate = not in_set and ROLE_RANK[rows[0].project__memberships__role] >= ROLE_RANK[Role.EDITOR]
+    context = {"cards": cards.changed_cards(project_id, rows, asked), "can_generate": can_generate, "in_set": in_set}
     response = render(request, "studio/cards_poll.html", context)
     if not pending:
         stop = HttpResponseStopPolling(response.content)
