@@ -20,4 +20,6 @@ urlpatterns = [
     path("", include("studio.jobs.urls")),
     path("", include("studio.library.urls")),
     path("", include("studio.sharing.urls")),
+    path("", include("studio.sets.urls")),
+    path("", include("studio.gateways.urls")),
 ]

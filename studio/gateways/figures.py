@@ -98,7 +98,7 @@ def _rows(since: datetime):
 def gateway_figures(now: datetime | None = None) -> dict[tuple[str, str], dict[str, Figures]]:
     """(gateway, model key) → window name → figures; ("gateway", "") holds the gateway's totals."""
     now = now or timezone.now()
-    figures: dict[tuple[str, str], dict[str, Figures]] = defaultdict(lambda: {w.name: _empty(w) for w in WINDOWS})
+    figures: dict[tuple[str, str], dict[str, Figures]] = defaultdict(lambda: {w.name: empty(w) for w in WINDOWS})
     for gateway, model_key, sent_at, outcome, kind, error, state, finished_at, gen_kind, gen_error in _rows(now - DAY):
         for window in WINDOWS:
             if sent_at < now - window.span:
@@ -122,7 +122,7 @@ def gateway_figures(now: datetime | None = None) -> dict[tuple[str, str], dict[s
     return dict(figures)
 
 
-def _empty(window: Window) -> Figures:
+def empty(window: Window) -> Figures:
     return Figures(submitted_per_bucket=[0] * window.buckets, failed_per_bucket=[0] * window.buckets)
 
 
