@@ -183,7 +183,11 @@ class Card:
         sent = f"sent to {registry.label(gen.gateway)}"
         if passed:
             return f"{', '.join(passed)}; {sent}"
-        reason = {routing.FASTER: ", the faster of the equally preferred gateways", routing.ASKED: " as asked"}
+        reason = {
+            routing.PREFERRED: ", the preferred gateway",
+            routing.FASTER: ", the faster of the equally preferred gateways",
+            routing.ASKED: " as asked",
+        }
         return f"{sent[0].upper()}{sent[1:]}{reason.get(gen.gateway_reason, '')}"
 
     @cached_property
