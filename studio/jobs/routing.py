@@ -53,7 +53,7 @@ BUSY = "busy"  # not proven, and as many jobs as may try it at once were trying 
 FAILOVER_KINDS = frozenset(
     {ErrorKind.UNAVAILABLE, ErrorKind.RATE_LIMITED, ErrorKind.AUTH, ErrorKind.CREDIT, ErrorKind.TIMEOUT}
 )
-WAIT_SECONDS = 1.0  # a job no gateway may take yet looks again this soon
+WAIT_SECONDS = 0.25  # a job no gateway may take yet looks again this soon (a trial answers in moments)
 
 
 def fails_over(kind: ErrorKind, maybe_accepted: bool) -> bool:
