@@ -89,32 +89,15 @@ def run(mode: str, jobs: int, down: str) -> list[tuple]:
 
     emulator = start_emulator(port=PORT if mode == "pg" else PORT + 1, queued_seconds=0.5, job_seconds=JOB_SECONDS)
     c.point_providers_at(emulator.base_url)
-    worker = in_process = None
     try:
-        if mode == "pg":
-            worker = c.start_worker(threads=8)
-            time.sleep(3)  # let it boot
-        else:
-            import dramatiq
-
-            import studio.jobs.actors  # noqa: F401  (declares the actors before the worker starts)
-
-            in_process = dramatiq.Worker(dramatiq.get_broker(), worker_threads=8)
-            in_process.start()
-        healthy = one_run(mode, jobs, emulator, None)
+        with c.running_worker(mode):
+            healthy = one_run(mode, jobs, emulator, None)
         if down == "refused":  # nothing listens there: refused before the request is sent
             os.environ["PIXAZO_BASE_URL"] = settings.PROVIDERS["pixazo"]["base_url"] = f"http://127.0.0.1:{closed_port()}/pixazo"
             get_adapter.cache_clear()
-            if worker:  # the worker reads its settings when it starts
-                worker.stop()
-                worker = c.start_worker(threads=8)
-                time.sleep(3)
-        broken = one_run(mode, jobs, emulator, down if down == "unavailable" else "refused-port")
+        with c.running_worker(mode):  # a fresh worker reads the settings afresh
+            broken = one_run(mode, jobs, emulator, down if down == "unavailable" else "refused-port")
     finally:
-        if worker:
-            worker.stop()
-        if in_process:
-            in_process.stop()
         emulator.stop()
     extra = broken["median"] - healthy["median"]
     return [
