@@ -157,8 +157,10 @@ def gateway_ready(gen: Generation, turn: int) -> bool:
     chosen = Generation.objects.filter(pk=gen.pk, state=S.QUEUED, submit_turn=turn, gateway="").update(
         updated_at=timezone.now(), **fields
     )
-    if not chosen:  # another copy of the message chose first
+    if not chosen:  # another copy of the message chose first, or the job was cancelled meanwhile
         gen.refresh_from_db()
+        if not gen.gateway:
+            circuit.record(gateway, holder=gen.pk, accepted=None)  # frees the trial it would have held
         return bool(gen.gateway)
     for name, value in fields.items():
         setattr(gen, name, value)

@@ -5,6 +5,7 @@ poll, its picks, retries, cancels and ZIP."""
 import csv
 import io
 import json
+import re
 import zipfile
 
 import pytest
@@ -307,3 +308,12 @@ def test_the_set_zip_names_files_by_row_and_model_and_carries_the_manifest(alice
         ("001-calm-piano--pixazo-eleven-music.wav", str(tracks[0].pk), "False"),
         ("002-synthwave--aimlapi-eleven-music.wav", str(tracks[1].pk), "True"),
     ]
+
+
+def test_every_described_field_on_the_compare_and_providers_pages_points_at_an_element_that_exists(alice_client, project):
+    for url in (f"/projects/{project.pk}/compare/", "/providers/"):
+        page = alice_client.get(url).content.decode()
+        ids = set(re.findall(r'\bid="([^"]+)"', page))
+        described = [name for value in re.findall(r'aria-describedby="([^"]+)"', page) for name in value.split()]
+        assert url == "/providers/" or len(described) > 20  # the compare page describes its fields
+        assert [name for name in described if name not in ids] == [], url
