@@ -168,6 +168,8 @@ class Card:
 
     @property
     def cost_unit(self) -> str:
+        if self.gen.model_key not in BY_KEY:
+            return ""
         model = routing.serving_model(self.gen)
         return registry.PROVIDERS[model.provider].cost_unit if model.provider else ""
 

@@ -278,3 +278,10 @@ def test_a_callback_for_a_routed_job_is_taken_at_its_gateways_address(client, pr
     url = f"/hooks/runware/{gen.pk}/{gen.callback_token}/"
     assert client.post(f"/hooks/pixazo/{gen.pk}/{gen.callback_token}/", b"{}", content_type="application/json").status_code == 404
     assert client.post(url, b"[]", content_type="application/json").status_code in (200, 400)  # found: read by Runware's rules
+
+
+def test_a_cards_cost_carries_the_unit_of_the_gateway_that_charged_it(project, alice):
+    direct = Generation(project=project, created_by=alice, model_key="apiframe-eleven-music")
+    routed = Generation(project=project, created_by=alice, model_key="eleven-music-any", gateway="runware")
+    retired = Generation(project=project, created_by=alice, model_key="a-model-no-longer-offered")
+    assert [Card(g).cost_unit for g in (direct, routed, retired)] == ["Apiframe credits", "USD", ""]
