@@ -58,13 +58,24 @@ def _locked(gateway: str) -> GatewayCircuit:
     return GatewayCircuit.objects.select_for_update().get(gateway=gateway)
 
 
+def _holds_trial(gateway: str, holder: int) -> bool:
+    return GatewayCircuit.objects.filter(gateway=gateway, trials__has_key=str(holder)).exists()
+
+
 def _live_trials(row: GatewayCircuit) -> dict[str, float]:
     now = time.time()
     return {holder: until for holder, until in row.trials.items() if until > now}
 
 
+def _proven(gateway: str) -> bool:
+    """Without a lock: the common case, a gateway that is taking jobs, needs no write."""
+    return GatewayCircuit.objects.filter(gateway=gateway, proven=True, refusals=0, opened_at__isnull=True).exists()
+
+
 def claim(gateway: str, *, holder: int, lease_seconds: float) -> Verdict:
     """May job `holder` be sent to `gateway` now? A TRIAL answer holds one of its trials."""
+    if _proven(gateway):
+        return Verdict.FREE
     with transaction.atomic():
         row = _locked(gateway)
         now = timezone.now()
@@ -84,6 +95,8 @@ def claim(gateway: str, *, holder: int, lease_seconds: float) -> Verdict:
 def record(gateway: str, *, holder: int, accepted: bool | None) -> None:
     """The gateway's answer to job `holder`: accepted (True), refused (False), or neither (None:
     the request was wrong, or the answer was lost): that says nothing of the gateway's health."""
+    if accepted is not False and _proven(gateway) and not _holds_trial(gateway, holder):
+        return  # nothing to change: it was taking jobs and this job held no trial
     with transaction.atomic():
         row = _locked(gateway)
         now = timezone.now()
