@@ -118,3 +118,10 @@ def test_a_share_links_zip_carries_the_manifest_without_the_members_name(project
     assert "started_by" not in item and item["gateway"]["key"] == "runware"
     (row,) = csv.DictReader(io.StringIO(archive.read("manifest.csv").decode()))
     assert row["started_by"] == ""
+
+
+def test_the_library_finds_routed_tracks_by_kind_and_by_model(alice_client, project, alice):
+    routed_track(project, alice)
+    for query in ({"kind": "music"}, {"with_model": "eleven-music-any"}):
+        page = alice_client.get("/search/", query).content.decode()
+        assert "Drive" in page, query
