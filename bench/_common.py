@@ -169,6 +169,27 @@ def start_worker(*, processes: int = 1, threads: int = 8) -> Process:
     return Process(args, log_name="worker", env=PRODUCTION_LOGGING)
 
 
+@contextmanager
+def running_worker(mode: str, *, threads: int = 8):
+    """A worker for the mode, stopped on exit: `pg`, `manage.py rundramatiq` in its own process
+    (given a few seconds to boot); `embedded`, threads on this process's in-process broker."""
+    if mode == "pg":
+        with start_worker(threads=threads) as process:
+            time.sleep(3)  # let it boot (and run its boot sweep)
+            yield process
+        return
+    import dramatiq
+
+    import studio.jobs.actors  # noqa: F401  (declares the actors' queue before the worker starts)
+
+    worker = dramatiq.Worker(dramatiq.get_broker(), worker_threads=threads)
+    worker.start()
+    try:
+        yield None
+    finally:
+        worker.stop()
+
+
 def worker_processes(worker: Process, expected: int, *, timeout: float = 30.0) -> list[int]:
     """The pids of the worker processes that run steps (rundramatiq's children), once all are up."""
 

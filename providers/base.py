@@ -225,6 +225,7 @@ class Adapter:
     accepts_callbacks = False  # True when the API can call us back
     signs_callbacks = False  # True when callbacks carry a signature we check: trusted as they stand
     client_names_job = False  # True when submit uses `client_ref` as the job's id: resubmitting is safe
+    cost_unit = ""  # what the costs it reports count, e.g. "USD" or "credits"; empty when it reports none
     timeout = 30.0
 
     def __init__(self, *, api_key: str, base_url: str):

@@ -62,6 +62,10 @@ class Provider:
     def client_names_job(self) -> bool:
         return self.adapter.client_names_job
 
+    @property
+    def cost_unit(self) -> str:
+        return self.adapter.cost_unit
+
 
 def _by_key(*providers: Provider) -> dict[str, Provider]:
     return {provider.key: provider for provider in providers}

@@ -10,6 +10,7 @@ from studio.http import parse_ids
 from studio.models import (
     ROLE_RANK,
     Generation,
+    GenerationSet,
     Invitation,
     Membership,
     Project,
@@ -92,3 +93,18 @@ def get_live_invitation(token: str) -> Invitation:
     if invitation is None or not invitation.is_live():
         raise Http404("No such invitation")
     return invitation
+
+
+def get_set_for_user(user, set_id: int, role: str = Role.VIEWER) -> GenerationSet:
+    generation_set = get_object_or_404(GenerationSet.objects.select_related("project", "created_by"), pk=set_id)
+    get_membership(user, generation_set.project_id, role)
+    return generation_set
+
+
+def projects_for_provider_page(user):
+    """The Providers page is for staff and project owners (404 for anyone else): the projects the
+    user owns, whose gateway order they may set there."""
+    owned = Project.objects.filter(memberships__user=user, memberships__role=Role.OWNER).order_by("name")
+    if not user.is_staff and not owned.exists():
+        raise Http404("No such page")
+    return owned

@@ -11,12 +11,14 @@ class StudioConfig(AppConfig):
         # Both read the models, so they load once the app registry is ready.
         from studio.audio import signals  # noqa: F401  (a deleted track deletes its stored file)
         from studio.ops import checks as startup_checks  # the startup checks, registered below
+        from studio.jobs.routing import check_routing_order  # registered below with the others
 
         for check in (
             startup_checks.check_providers,
             startup_checks.check_scheduler,
             startup_checks.check_storage,
             startup_checks.check_mail,
+            check_routing_order,
         ):
             checks.register(check)
         checks.register(startup_checks.check_mail_for_deploy, deploy=True)

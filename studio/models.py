@@ -24,6 +24,9 @@ class Project(models.Model):
     # Counts every change to the project's tracks (saved, renamed, tagged, moved, copied, deleted):
     # an open page compares it with the one it shows to know when its library is out of date.
     library_version = models.PositiveIntegerField(default=0)
+    # The owner's order of gateways for models any gateway may serve: {gateway key: rank}, equal
+    # ranks for equally preferred ones (the faster goes first); empty: the deployment's ROUTING_ORDER.
+    gateway_ranks = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -137,6 +140,19 @@ class Generation(models.Model):
     dismissed_at = models.DateTimeField(null=True, blank=True)  # hidden from the cards, kept on record
     # A copy of another project's track is filed under a generation of its own, pointing back here.
     copied_from = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="copies")
+    # A set's grid cell (row: a prompt, column: a model) and whether it is its row's pick.
+    generation_set = models.ForeignKey(
+        "GenerationSet", on_delete=models.SET_NULL, null=True, blank=True, related_name="generations"
+    )
+    set_row = models.PositiveSmallIntegerField(null=True, blank=True)
+    set_column = models.PositiveSmallIntegerField(null=True, blank=True)
+    picked = models.BooleanField(default=False)
+    # Routed models (jobs/routing.py): the gateway sending or serving the job and why (a reason
+    # code), the gateways that refused or were passed over before it, and the job it tries again.
+    gateway = models.CharField(max_length=20, blank=True)
+    gateway_reason = models.CharField(max_length=20, blank=True)
+    gateways_passed = models.JSONField(default=list, blank=True)
+    follows = models.ForeignKey("self", on_delete=models.SET_NULL, null=True, blank=True, related_name="followed_by")
 
     class Meta:
         ordering = ["-created_at", "-pk"]
@@ -418,3 +434,64 @@ class PasswordResetRequest(models.Model):
 
     def __str__(self):
         return f"Password reset for {self.email}"
+class GenerationSet(models.Model):
+    """Prompts × models started in one submit: a grid whose cells are generations (their
+    set_row and set_column); a retried cell shows its latest generation."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="generation_sets")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="generation_sets"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    model_keys = models.JSONField(default=list)  # the columns: catalog model keys, in order
+    rows = models.JSONField(default=list)  # the rows: {"prompt": ..., "title": ...}, in order
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self):
+        return f"Set {self.pk}: {len(self.rows)} prompts × {len(self.model_keys)} models"
+
+    def get_absolute_url(self):
+        return id_url("set_detail", self.pk)
+
+
+class GatewayCircuit(models.Model):
+    """One gateway's circuit breaker, shared by every worker (jobs/circuit.py)."""
+
+    gateway = models.CharField(max_length=20, unique=True)
+    refusals = models.PositiveIntegerField(default=0)  # in a row, since it last accepted a job
+    proven = models.BooleanField(default=False)  # it accepted a job since its last refusal
+    opened_at = models.DateTimeField(null=True, blank=True)  # skipped for a cool-down from here
+    trials = models.JSONField(default=dict, blank=True)  # job id → expiry (epoch seconds) of a trial in flight
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self):
+        return f"{self.gateway}: {self.refusals} refusals"
+
+
+class GatewayAttempt(models.Model):
+    """One submission of a job to a gateway and its answer: the provider health figures and
+    each track's provenance (the parameters as sent) read these."""
+
+    class Outcome(models.TextChoices):
+        ACCEPTED = "accepted", "Accepted"
+        REFUSED = "refused", "Refused"  # the gateway did not take it (down, 429, key, credit)
+        REJECTED = "rejected", "Rejected"  # the request itself was refused (400/422)
+        UNKNOWN = "unknown", "No clear answer"  # it may have been accepted
+
+    generation = models.ForeignKey(Generation, on_delete=models.CASCADE, related_name="attempts")
+    gateway = models.CharField(max_length=20)
+    model_key = models.CharField(max_length=64)  # the catalog entry sent: a gateway's own for routed jobs
+    sent_at = models.DateTimeField(default=timezone.now)
+    outcome = models.CharField(max_length=10, choices=Outcome.choices)
+    error_kind = models.CharField(max_length=20, blank=True)
+    error = models.CharField(max_length=300, blank=True)
+    params = models.JSONField(default=dict, blank=True)  # the parameters as sent, when accepted
+
+    class Meta:
+        ordering = ["sent_at", "pk"]
+        indexes = [models.Index(fields=["sent_at"], name="gateway_attempt_recent")]
+
+    def __str__(self):
+        return f"{self.gateway} {self.outcome} generation {self.generation_id}"

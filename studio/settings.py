@@ -358,8 +358,18 @@ CARD_SOON_MS = env.int("CARD_SOON_MS", default=250)
 # a hidden tab (Page Visibility) looks CARD_HIDDEN_SLOWDOWN times less often.
 CARD_IDLE_REFRESH_MS = env.int("CARD_IDLE_REFRESH_MS", default=12000)
 CARD_HIDDEN_SLOWDOWN = env.int("CARD_HIDDEN_SLOWDOWN", default=4)
-# Jobs one user may have in progress at once (pending at the studio or the provider).
-MAX_PENDING_PER_USER = env.int("MAX_PENDING_PER_USER", default=20)
+# Jobs one user may have in progress at once (pending at the studio or the provider): a whole
+# set of MAX_SET_JOBS fits.
+MAX_PENDING_PER_USER = env.int("MAX_PENDING_PER_USER", default=200)
+# Sets (prompts × models in one submit): the most jobs one set may hold.
+MAX_SET_JOBS = env.int("MAX_SET_JOBS", default=200)
+# Routed models: the gateways in order of preference, "=" joining equally preferred ones (the
+# faster goes first); a project's owner may set the project's own order. Gateways left out are not used.
+ROUTING_ORDER = env("ROUTING_ORDER", default="pixazo runware apiframe aimlapi")
+# A gateway that refused this many jobs in a row is skipped for CIRCUIT_COOLDOWN_SECONDS; then
+# one probe job decides whether it is back.
+CIRCUIT_REFUSALS = env.int("CIRCUIT_REFUSALS", default=3)
+CIRCUIT_COOLDOWN_SECONDS = env.int("CIRCUIT_COOLDOWN_SECONDS", default=60)
 
 LOGGING = {
     "version": 1,

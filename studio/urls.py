@@ -25,6 +25,8 @@ urlpatterns = [
     path("", include("studio.jobs.urls")),
     path("", include("studio.library.urls")),
     path("", include("studio.sharing.urls")),
+    path("", include("studio.sets.urls")),
+    path("", include("studio.gateways.urls")),
 ]
 
 # The studio's own error pages (studio/error_pages.py: with DEBUG on too).

@@ -44,6 +44,7 @@ OUT_OF_CREDIT_WORDS = ("credit", "balance", "top up")
 
 class AimlApi(Adapter):
     label = "AI/ML API"
+    cost_unit = "AI/ML API credits"  # meta.usage.credits_used
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}

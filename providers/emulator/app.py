@@ -126,7 +126,8 @@ class Emulator:
         if mount == admin.MOUNT:
             return admin.handle(self, request)
         if mount in self.providers:
-            return self.faults.around(request, lambda: self.providers[mount].handle(request))
+            handle = self.providers[mount].handle
+            return admin.through_outage(self, mount, lambda: self.faults.around(request, lambda: handle(request)))
         if path == "/":
             return json_response(200, {"emulator": "audio-studio", "providers": sorted(self.providers)})
         return not_found()

@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from providers.registry import PROVIDERS
+
+# How a provider taken down answers every request (admin.py): 503, 429, or held past the client's
+# timeout after doing the work (so the client cannot tell whether its job was taken).
+OUTAGE_MODES = ("unavailable", "rate_limited", "held")
+
 DEFAULTS: dict[str, Any] = {
     # None accepts any non-empty key; a string accepts only that key.
     "api_key": None,
@@ -20,6 +26,9 @@ DEFAULTS: dict[str, Any] = {
     "webhook_retry_delay": 0.5,
     # Never post callbacks off this machine: the emulator must not reach the internet.
     "webhook_loopback_only": True,
+    # Providers taken down: {provider key: one of OUTAGE_MODES}; "held" answers wait this long.
+    "outages": {},
+    "outage_hold_seconds": 5.0,
     # Provider-specific knobs, one block per provider module.
     # --- aimlapi ---
     # Answer a submit the way older docs show ({"generation_id"}) instead of {"id", "status"}.
@@ -66,6 +75,8 @@ def _checked(key: str, value: Any, default: Any) -> Any:
         if value is not None and not isinstance(value, str):
             raise ConfigError("api_key must be a string or null")
         return value
+    if key == "outages":
+        return _checked_outages(value)
     if isinstance(default, bool):
         if not isinstance(value, bool):
             raise ConfigError(f"{key} must be true or false")
@@ -75,3 +86,14 @@ def _checked(key: str, value: Any, default: Any) -> Any:
     if key.endswith("_rate") and value > 1:
         raise ConfigError(f"{key} is a probability: between 0 and 1")
     return type(default)(value)
+
+
+def _checked_outages(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict):
+        raise ConfigError("outages must be an object of provider: mode")
+    for provider, mode in value.items():
+        if provider not in PROVIDERS:
+            raise ConfigError(f"outages: unknown provider {provider!r}; known: {', '.join(PROVIDERS)}")
+        if mode not in OUTAGE_MODES:
+            raise ConfigError(f"outages: {provider} must be one of {', '.join(OUTAGE_MODES)}")
+    return dict(value)

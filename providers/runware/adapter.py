@@ -122,6 +122,7 @@ class TaskAlreadyExists(ProviderError):
 
 class Runware(Adapter):
     label = "Runware"
+    cost_unit = "USD"  # each result's `cost` (includeCost)
     accepts_callbacks = True  # unsigned, one call per result: each only nudges a poll of the whole task
     client_names_job = True  # we name the task (taskUUID), so resubmitting after a lost answer is safe
 

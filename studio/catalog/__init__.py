@@ -11,6 +11,7 @@ from importlib import import_module
 from django.conf import settings
 
 from providers.registry import PROVIDERS
+from studio.catalog import any_gateway
 from studio.catalog.model import KIND_LABELS, MUSIC, SFX, SPEECH, CatalogModel, output_format_choice
 
 __all__ = ["KIND_LABELS", "MUSIC", "SFX", "SPEECH", "CatalogModel", "output_format_choice"]
@@ -20,20 +21,29 @@ __all__ = ["KIND_LABELS", "MUSIC", "SFX", "SPEECH", "CatalogModel", "output_form
 MODELS: tuple[CatalogModel, ...] = tuple(
     model for key in PROVIDERS for model in import_module(f"{__name__}.{key}").MODELS
 )
-BY_KEY = {m.key: m for m in MODELS}
+# Served by whichever of several gateways works (routing: studio/jobs/routing.py).
+ROUTED_MODELS: tuple[CatalogModel, ...] = any_gateway.MODELS
+BY_KEY = {m.key: m for m in (*MODELS, *ROUTED_MODELS)}
 
 
 def provider_configured(provider: str) -> bool:
     return bool(settings.PROVIDERS.get(provider, {}).get("api_key"))
 
 
+def is_offered(model: CatalogModel) -> bool:
+    """Its provider has a key; for a routed model, at least one of its gateways has."""
+    if model.gateway_models:
+        return any(provider_configured(BY_KEY[key].provider) for key in model.gateway_models)
+    return provider_configured(model.provider)
+
+
 def available_models() -> list[CatalogModel]:
-    """The models a user may pick: those whose provider has a key."""
-    return [m for m in MODELS if provider_configured(m.provider)]
+    """The models a user may pick: those whose provider has a key, then the routed ones."""
+    return [m for m in (*MODELS, *ROUTED_MODELS) if is_offered(m)]
 
 
 def get_model(key: str) -> CatalogModel | None:
     model = BY_KEY.get(key)
-    if model is None or not provider_configured(model.provider):
+    if model is None or not is_offered(model):
         return None
     return model

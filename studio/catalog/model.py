@@ -39,6 +39,9 @@ class CatalogModel:
     spec: ParamSpec
     description: str = ""
     deadline_minutes: int = 20  # a job still unfinished after this is ended as failed
+    # A model any of these entries may serve (their keys, one per gateway): the job goes to
+    # whichever gateway works (studio/jobs/routing.py). Empty for a model of one provider.
+    gateway_models: tuple[str, ...] = ()
 
     @property
     def kind_label(self) -> str:

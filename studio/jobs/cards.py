@@ -23,6 +23,8 @@ from providers.base import State as ProviderState
 from studio.catalog import BY_KEY
 from studio.errors import ErrorKind
 from studio.http import parse_id
+from studio.id_urls import id_url
+from studio.jobs import routing
 from studio.models import Generation, Track, card_version
 
 S = Generation.State
@@ -56,6 +58,8 @@ class Card:
     @cached_property
     def provider(self) -> str:
         model = BY_KEY.get(self.gen.model_key)
+        if model and model.gateway_models:  # routed: the gateway that has it, once one is chosen
+            return registry.label(self.gen.gateway) if self.gen.gateway else "a gateway"
         return registry.label(model.provider) if model else "the provider"
 
     @cached_property
@@ -84,6 +88,8 @@ class Card:
         if gen.state == S.QUEUED:
             if gen.waiting_for == "slot":
                 return f"Waiting for a free {provider} slot"
+            if gen.waiting_for == "gateway":
+                return "Waiting for a gateway to take it"
             if gen.waiting_for == "retry" and gen.error_kind:
                 return f"{self.problem} Attempt {gen.attempt} did not go through; trying again"  # "in N s": the page
             return "Waiting to be sent"
@@ -262,6 +268,50 @@ class Card:
         gen = self.gen
         return gen.state == S.CANCELLED or (gen.state == S.FAILED and gen.error_kind not in NOT_RETRYABLE)
 
+    @property
+    def cost_unit(self) -> str:
+        if self.gen.model_key not in BY_KEY:
+            return ""
+        model = routing.serving_model(self.gen)
+        return registry.PROVIDERS[model.provider].cost_unit if model.provider else ""
+
+    @property
+    def route_note(self) -> str:
+        """Which gateway a routed job went to and why, e.g. "Pixazo was unavailable; sent to Runware"."""
+        gen = self.gen
+        if not gen.gateway:
+            return ""
+        passed = [
+            f"{registry.label(p['gateway'])} {PASSED_WORDS.get(p['why'], 'did not take it')}" for p in gen.gateways_passed
+        ]
+        sent = f"sent to {registry.label(gen.gateway)}"
+        if passed:
+            return f"{', '.join(passed)}; {sent}"
+        reason = {
+            routing.PREFERRED: ", the preferred gateway",
+            routing.FASTER: ", the faster of the equally preferred gateways",
+            routing.ASKED: " as asked",
+        }
+        return f"{sent[0].upper()}{sent[1:]}{reason.get(gen.gateway_reason, '')}"
+
+    @cached_property
+    def try_next(self) -> tuple[str, str] | None:
+        """("Runware", url) when the gateway accepted a routed job and then failed it."""
+        gateway = routing.next_gateway(self.gen)
+        return (registry.label(gateway), id_url("generation_try_next", self.gen.pk)) if gateway else None
+
+
+# Why a gateway was passed over, after its name (gateways_passed[].why).
+PASSED_WORDS = {
+    ErrorKind.UNAVAILABLE: "was unavailable",
+    ErrorKind.RATE_LIMITED: "was limiting requests (429)",
+    ErrorKind.AUTH: "refused the studio's API key",
+    ErrorKind.CREDIT: "was out of credit",
+    ErrorKind.TIMEOUT: "could not be reached",
+    routing.CIRCUIT_OPEN: "was skipped after refusing several jobs in a row",
+    routing.BUSY: "was being tried by other jobs",
+}
+
 
 # Provider messages a musician should not have to decode: pattern → plain words.
 PLAIN_WORDS = (
@@ -299,7 +349,7 @@ def plain_words(error: str, provider: str) -> str:
 
 def cards_in(project_id: int):
     """A project's generations with what a card shows but its tracks, newest first."""
-    return Generation.objects.filter(project_id=project_id).select_related("created_by").order_by("-created_at", "-pk")
+    return Generation.objects.filter(project_id=project_id).select_related("created_by", "project").order_by("-created_at", "-pk")
 
 
 def listed(generations):
@@ -365,10 +415,10 @@ def pending_ids(project_id: int) -> list[int]:
     )
 
 
-def asked_cards(request: HttpRequest) -> dict[int, str]:
+def asked_cards(request: HttpRequest, *, limit: int = RECENT_CARDS) -> dict[int, str]:
     """The page's pending cards: id → the version it shows ("<id>" alone: always re-rendered)."""
     asked = {}
-    for value in request.GET.getlist("ids")[:RECENT_CARDS]:
+    for value in request.GET.getlist("ids")[:limit]:
         pk, _, version = value.partition(":")
         if (parsed := parse_id(pk)) is not None:
             asked[parsed] = version

@@ -41,9 +41,9 @@ from providers.base import (
 )
 from studio.audio.store import DownloadFailed, StoredAudio, download, store_stream
 from studio.audio.waveform import stored_peaks
-from studio.catalog import BY_KEY, CatalogModel
+from studio.catalog import CatalogModel
 from studio.errors import ErrorKind, error_kind
-from studio.jobs import leases, poll_timing
+from studio.jobs import leases, poll_timing, routing
 from studio.jobs.adapters import get_adapter
 from studio.jobs.provider_slots import slots
 from studio.jobs.rows import claim_status_check, step_row
@@ -72,7 +72,7 @@ class Next:
 
 
 def _model(gen: Generation) -> CatalogModel:
-    return BY_KEY[gen.model_key]
+    return routing.serving_model(gen)  # a routed job's gateway's own entry
 
 
 def backoff(attempt: int, *, first: float | None = None, cap: float | None = None) -> float:
@@ -107,6 +107,8 @@ def submit(generation_id: int, turn: int = 0) -> Next | None:
     gen = step_row(generation_id)
     if gen is None:
         return None
+    if not routing.gateway_ready(gen, turn):  # a routed job waits while no gateway may take it
+        return _wait_for_slot(gen, turn, waiting_for="gateway", delay=routing.WAIT_SECONDS)
     adapter = get_adapter(_model(gen).provider)
     if gen.state == S.SUBMITTING:
         return _submitting_already(gen, adapter)
@@ -123,6 +125,7 @@ def submit(generation_id: int, turn: int = 0) -> Next | None:
         submitted = adapter.submit(model.provider_model, wire, callback_url=callback, client_ref=str(gen.client_ref))
     except ProviderError as exc:
         return _submit_failed(gen, adapter, exc, attempt=attempt, turn=turn + 1)
+    routing.submit_accepted(gen)
     return _accepted(gen, adapter, submitted, with_callback=bool(callback))
 
 
@@ -225,16 +228,17 @@ def _generate_now(gen: Generation, adapter: Adapter, turn: int) -> Next | None:
             return None
     finally:
         slots().release(model.provider, holder)
+    routing.submit_accepted(gen)
     _save_generated(gen, adapter, stored, external_id=body.external_id, cost=body.cost)
     return None
 
 
-def _wait_for_slot(gen: Generation, turn: int) -> Next | None:
-    """Every slot is taken: one copy of the message takes the next turn and waits; a repeat stops."""
-    delay = SLOT_WAIT_SECONDS[gen.pk % len(SLOT_WAIT_SECONDS)]
+def _wait_for_slot(gen: Generation, turn: int, *, waiting_for: str = "slot", delay: float | None = None) -> Next | None:
+    """Every slot (or gateway) is taken: one copy of the message takes the next turn and waits; a repeat stops."""
+    delay = SLOT_WAIT_SECONDS[gen.pk % len(SLOT_WAIT_SECONDS)] if delay is None else delay
     now = timezone.now()
     waited = Generation.objects.filter(pk=gen.pk, state=S.QUEUED, submit_turn=turn).update(
-        submit_turn=turn + 1, waiting_for="slot", next_check_at=now + timedelta(seconds=delay), updated_at=now
+        submit_turn=turn + 1, waiting_for=waiting_for, next_check_at=now + timedelta(seconds=delay), updated_at=now
     )
     return Next("submit", gen.pk, turn=turn + 1, delay=delay) if waited else None
 
@@ -257,6 +261,8 @@ def _save_generated(gen: Generation, adapter: Adapter, stored: StoredAudio, *, e
 
 
 def _submit_failed(gen: Generation, adapter: Adapter, exc: ProviderError, *, attempt: int, turn: int) -> Next | None:
+    if routing.submit_refused(gen, exc):  # a routed job the gateway did not take: the next one's turn
+        return Next("submit", gen.pk, turn=turn)
     kind = error_kind(exc)
     if isinstance(exc, ProviderDown) and exc.maybe_accepted and not adapter.client_names_job:
         move(

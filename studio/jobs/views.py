@@ -156,8 +156,22 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     for any number of tracks or members. The page paces its requests itself (static/cards.js:
     quicker while a card is pending, slower when idle or hidden), and may be asked for one
     extra look before the next refresh when news is due sooner (see next_look_ms)."""
-    asked = cards.asked_cards(request)
-    after = parse_int(request.GET.get("after", ""), low=0, high=MAX_ID)
+    return cards_answer(
+        request,
+        project_id,
+        cards.asked_cards(request),
+        after=parse_int(request.GET.get("after", ""), low=0, high=MAX_ID),
+        shown_library=parse_int(request.GET.get("library", ""), low=0, high=MAX_ID),
+    )
+
+
+def cards_answer(
+    request, project_id: int, asked: dict[int, str], *, after: int | None = None, shown_library: int | None = None,
+    in_set: bool = False,
+) -> HttpResponse:  # fmt: skip
+    """The changed cards among those asked (and, with `after`, the cards made since), out of band;
+    the library again when `shown_library` is not its version. `in_set`: the cards are shown in
+    their set's grid (no buttons there: the set has its own actions)."""
     rows = cards.versions(project_id, request.user, asked, newer_than=after)
     # The user's role and the project's library version ride on the rows (an outsider's match none);
     # with no row to carry them, the membership says them, or answers 404.
@@ -169,9 +183,9 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     can_edit = ROLE_RANK[role] >= ROLE_RANK[Role.EDITOR]
     changed, new = cards.changed_cards(project_id, rows, asked)
     context = {
-        "cards": changed, "new_cards": new, "can_generate": can_edit and archived_at is None, "is_owner": role == Role.OWNER,
+        "cards": changed, "new_cards": new, "can_generate": not in_set and can_edit and archived_at is None,
+        "is_owner": role == Role.OWNER, "in_set": in_set,
     }  # fmt: skip
-    shown_library = parse_int(request.GET.get("library", ""), low=0, high=MAX_ID)
     if shown_library is not None and shown_library != library_version:
         project = (membership or get_membership(request.user, project_id)).project
         query = QueryDict(request.GET.get("library_query", "")[:2000])
@@ -233,9 +247,21 @@ def generation_resubmit(request: HtmxHttpRequest, generation_id: int) -> HttpRes
 @login_required
 @require_POST
 def generation_retry(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
+    return _start_another(request, generation_id, services.retry_generation)
+
+
+@login_required
+@require_POST
+def generation_try_next(request: HtmxHttpRequest, generation_id: int) -> HttpResponse:
+    """"Try on <next gateway>": a routed job its gateway accepted and then failed."""
+    return _start_another(request, generation_id, services.try_next_gateway)
+
+
+def _start_another(request, generation_id: int, start) -> HttpResponse:
+    """A new job in place of one that ended (`start`: a service taking the generation and user)."""
     gen = get_generation_for_user(request.user, generation_id, Role.EDITOR)
     try:
-        new = services.retry_generation(generation=gen, user=request.user)
+        new = start(generation=gen, user=request.user)
     except Refused as exc:
         messages.error(request, exc.message)
         return _card_or_redirect(request, gen, error=exc.message, oob=True)  # the retry button swaps nothing itself

@@ -11,8 +11,8 @@ from django.views.decorators.http import require_POST
 
 from providers.base import CallbackRejected, ProviderError
 from studio.catalog import BY_KEY
-from studio.jobs import actors, pipeline
 from studio.http import MAX_ID, json_depth_within, parse_int
+from studio.jobs import actors, pipeline, routing
 from studio.jobs.adapters import get_adapter
 from studio.models import Generation
 
@@ -29,10 +29,10 @@ def _not_found() -> HttpResponse:
 def provider_callback(request: HttpRequest, provider: str, generation_id: int, token: str) -> HttpResponse:
     gen = (
         Generation.objects.filter(pk=generation_id)
-        .only("pk", "model_key", "callback_token", "external_id", "state", "status_checks")
+        .only("pk", "model_key", "gateway", "callback_token", "external_id", "state", "status_checks")
         .first()
     )
-    model = BY_KEY.get(gen.model_key) if gen else None
+    model = routing.serving_model(gen) if gen and gen.model_key in BY_KEY else None  # a routed job: its gateway's
     if gen is None or model is None or model.provider != provider:
         return _not_found()
     if not constant_time_compare(token, gen.callback_token):

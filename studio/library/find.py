@@ -14,7 +14,7 @@ from django.db.models import Count, F, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils.functional import cached_property
 
-from studio.catalog import KIND_LABELS, MODELS
+from studio.catalog import BY_KEY, KIND_LABELS
 from studio.models import Generation, Membership, Project, Tag, Track, search_words
 
 PAGE_SIZE = 25
@@ -58,7 +58,7 @@ def filter_tracks(tracks: QuerySet[Track], f: TrackFilters) -> QuerySet[Track]:
     for word in search_words(f.q).split()[:MAX_SEARCH_WORDS]:
         tracks = tracks.filter(search_text__contains=word)
     if f.kind:
-        tracks = tracks.filter(generation__model_key__in=[m.key for m in MODELS if m.kind == f.kind])
+        tracks = tracks.filter(generation__model_key__in=[m.key for m in BY_KEY.values() if m.kind == f.kind])
     if f.model:
         tracks = tracks.filter(generation__model_key=f.model)
     if f.tag:
@@ -180,7 +180,7 @@ class FindForm(forms.Form):
         kwargs.setdefault("auto_id", "find-%s")  # the generate form on the same page owns the id_* names
         super().__init__(*args, **kwargs)
         self.fields["kind"].choices = [("", "Any kind"), *KIND_LABELS.items()]
-        self.fields["with_model"].choices = [("", "Any model"), *((m.key, m.label) for m in MODELS)]
+        self.fields["with_model"].choices = [("", "Any model"), *((m.key, m.label) for m in BY_KEY.values())]  # routed ones too
         self.fields["member"].choices = [("", "Anyone"), *members]
         self.fields["sort"].choices = [(key, label) for key, (label, _) in SORTS.items()]
         self.tag_names = list(tags)

@@ -10,6 +10,7 @@ urlpatterns = [
     path("projects/<id:project_id>/tracks/bulk/", views.tracks_bulk, name="tracks_bulk"),
     path("tracks/<id:track_id>/", views.track_detail, name="track_detail"),
     path("tracks/<id:track_id>/audio/", views.track_audio, name="track_audio"),
+    path("tracks/<id:track_id>/provenance.json", views.track_provenance, name="track_provenance"),
     path("tracks/<id:track_id>/title/", views.track_rename, name="track_rename"),
     path("tracks/<id:track_id>/favorite/", views.track_favorite, name="track_favorite"),
     path("tracks/<id:track_id>/tags/", views.track_tags, name="track_tags"),

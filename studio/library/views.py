@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from studio.access import (
@@ -24,7 +25,7 @@ from studio.audio.waveform import encoded, ensure_peaks
 from studio.errors import Refused
 from studio.http import HtmxHttpRequest, parse_ids, parse_int
 from studio.library import find as library
-from studio.library import services
+from studio.library import provenance, services
 from studio.library.forms import BulkForm, CopyForm, MoveForm, TagsForm, TrackTitleForm
 from studio.library.zips import zip_response
 from studio.models import Role, Track
@@ -71,6 +72,7 @@ def track_detail(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
         "move_form": MoveForm(user=request.user, exclude=track.project_id) if can_edit else None,
         "copy_form": CopyForm(user=request.user, exclude=track.project_id) if can_edit else None,
         "share_form": ShareLinkForm() if can_edit else None,
+        "provenance": provenance.records([track])[0],
     }
     return render(request, "studio/track.html", context)
 
@@ -217,3 +219,15 @@ def track_waveforms(request: HtmxHttpRequest) -> JsonResponse:
 def track_audio(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     track = get_track_for_user(request.user, track_id)
     return audio_response(request, track, as_attachment=request.GET.get("download") == "1")
+
+
+@login_required
+@require_GET
+def track_provenance(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
+    """The track's provenance record as a JSON file (the same record every ZIP's manifest holds)."""
+    track = get_track_for_user(request.user, track_id)
+    response = HttpResponse(provenance.as_json(provenance.records([track])[0]), content_type="application/json")
+    stem = track.download_name.rpartition(".")[0]
+    response["Content-Disposition"] = content_disposition_header(True, f"{stem}-provenance.json")
+    response["Cache-Control"] = "private, no-store"
+    return response

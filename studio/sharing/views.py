@@ -106,4 +106,4 @@ def share_zip(request: HtmxHttpRequest, token: str) -> HttpResponse:
     if link.track_id or not link.allow_download:
         raise Http404("No archive here")
     services.count_share_use(link=link, download=True)
-    return zip_response(_shared_tracks(link).iterator(), archive_name=link.project.name)
+    return zip_response(_shared_tracks(link).iterator(), archive_name=link.project.name, public=True)

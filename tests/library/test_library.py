@@ -389,7 +389,8 @@ def test_bulk_zip_streams_the_selected_tracks(alice_client, project, alice):
     response = alice_client.post(f"/projects/{project.pk}/tracks/bulk/", {"action": "zip", "tracks": [a.pk]})
     assert response.streaming and response["Content-Type"] == "application/zip"
     archive = zipfile.ZipFile(io.BytesIO(body(response)))
-    assert archive.namelist() == ["One.wav"] and archive.read("One.wav") == b"RIFF" + b"1" * 5000
+    assert archive.namelist() == ["One.wav", "manifest.json", "manifest.csv"]  # every ZIP carries its manifest
+    assert archive.read("One.wav") == b"RIFF" + b"1" * 5000
 
 
 # --- Files ------------------------------------------------------------------------

@@ -15,7 +15,7 @@ import httpx
 import pytest
 from django.test import Client
 
-from tests.conftest import closed_port, make_user
+from tests.conftest import closed_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WRONG = {"username": "alice", "password": "guess"}

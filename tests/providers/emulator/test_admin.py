@@ -39,3 +39,42 @@ def test_bad_config_is_refused_in_python_too():
         Emulator(job_seconds=-1)
     with pytest.raises(ConfigError):
         Emulator().configure(allow_http_webhooks="yes")
+
+
+# --- Taking a provider down ------------------------------------------------------------------
+
+
+def outage(running, provider, mode):
+    return httpx.post(running.base_url + "/_emulator/outage", json={"provider": provider, "mode": mode})
+
+
+@pytest.mark.parametrize(("mode", "status"), [("unavailable", 503), ("rate_limited", 429)])
+def test_a_provider_taken_down_refuses_every_request_and_makes_no_job(running, client, emulator, mode, status):
+    request_id = client.post(SUBMIT, json={"prompt": "Before the outage"}).json()["request_id"]
+    assert outage(running, "pixazo", mode).json() == {"outages": {"pixazo": mode}}
+
+    submit = client.post(SUBMIT, json={"prompt": "During the outage"})
+    poll = client.get(STATUS + request_id)
+    assert (submit.status_code, poll.status_code) == (status, status)
+    assert mode != "rate_limited" or submit.headers["Retry-After"] == "1"
+    assert len(emulator.jobs()) == 1
+    other = httpx.get(running.base_url + "/runware/does-not-exist")  # other providers answer as ever
+    assert other.status_code != status
+
+    assert outage(running, "pixazo", None).json() == {"outages": {}}
+    assert client.post(SUBMIT, json={"prompt": "After it"}).status_code == 202
+
+
+def test_a_held_answer_makes_the_job_and_answers_too_late(running, emulator):
+    emulator.configure(outage_hold_seconds=1.0)
+    outage(running, "pixazo", "held")
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(running.base_url + SUBMIT, json={"prompt": "Held"}, headers=AUTH_HEADERS, timeout=0.3)
+    assert [job.params["prompt"] for job in emulator.jobs()] == ["Held"]
+
+
+def test_an_outage_for_an_unknown_provider_or_mode_is_refused(running, emulator):
+    assert outage(running, "pixazoo", "unavailable").status_code == 400
+    assert outage(running, "pixazo", "down").status_code == 400
+    assert httpx.post(running.base_url + "/_emulator/outage", json=["pixazo"]).status_code == 400
+    assert emulator.settings()["outages"] == {}
