@@ -10,6 +10,7 @@ class StudioConfig(AppConfig):
     def ready(self):
         # Both read the models, so they load once the app registry is ready.
         from studio.audio import signals  # noqa: F401  (a deleted track deletes its stored file)
+        from studio.spend import signals as spend_signals  # noqa: F401  (every new job counts in the ledger)
         from studio.ops import checks as startup_checks  # the startup checks, registered below
 
         for check in (

@@ -23,6 +23,7 @@ from studio.catalog import BY_KEY
 from studio.errors import ErrorKind
 from studio.http import parse_id
 from studio.models import Generation, Track, card_version
+from studio.spend import wording
 
 S = Generation.State
 RECENT_CARDS = 50  # pending cards a page follows at once
@@ -154,6 +155,11 @@ class Card:
         if self.gen.retrying_since and self.gen.finished_at:
             return f" for {format_seconds((self.gen.finished_at - self.gen.retrying_since).total_seconds())}"
         return ""
+
+    @property
+    def cost(self) -> str:
+        """What the job cost (or will), with its unit: once per job, whatever its number of tracks."""
+        return wording.job_cost(self.gen)
 
     @property
     def can_retry(self) -> bool:

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from studio.catalog import BY_KEY
 from studio.models import Generation, Transition
+from studio.spend import ledger
 
 log = logging.getLogger("studio.transitions")  # the name operators filter on (README, "Logs")
 S = Generation.State
@@ -47,7 +48,8 @@ def move(
     `only_from` narrows the states this call may move from (a claim: queued → submitting);
     `expect` names other column values the row must still hold (a message's turn), so of two
     copies of one message only the first moves the job. Extra `fields` are written in the same
-    update. Leaving a state releases any lease held on the job.
+    update (a reported `cost` goes through the ledger, which prices it). Leaving a state
+    releases any lease held on the job.
     """
     now = timezone.now()
     with transaction.atomic():
@@ -64,6 +66,7 @@ def move(
             return False
         if only_from is not None and current not in only_from:
             return False
+        settlement = ledger.settle(generation_id, from_state=current, to=to, fields=fields)
         if to in Generation.TERMINAL_STATES:
             fields.setdefault("finished_at", now)
             fields.setdefault("next_check_at", None)
@@ -74,6 +77,8 @@ def move(
         )
         if not updated:
             return False
+        if settlement:
+            settlement.record()
         Transition.objects.create(
             generation_id=generation_id, from_state=current, to_state=to, reason=reason[:300], at=now
         )
