@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("studio.jobs.urls")),
     path("", include("studio.library.urls")),
     path("", include("studio.sharing.urls")),
+    path("", include("studio.spend.urls")),
 ]
