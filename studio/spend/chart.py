@@ -71,7 +71,7 @@ def spend_chart(days: list[Figures]) -> Chart:
         reported, estimated = height(day.reported), height(day.estimated)
         x = LEFT + n * slot + (slot - width) / 2
         base = HEIGHT - BOTTOM
-        title = f"{day.key:%d %B}: {money(day.reported)} reported, {money(day.estimated)} estimated, {day.jobs} job{'s' if day.jobs != 1 else ''}"
+        title = f"{day.key.day} {day.key:%B}: {money(day.reported)} reported, {money(day.estimated)} estimated, {day.jobs} job{'s' if day.jobs != 1 else ''}"
         bars.append(Bar(
             x=_n(x), width=_n(width), reported_y=_n(base - reported), reported_height=_n(reported),
             estimated_y=_n(base - reported - estimated), estimated_height=_n(estimated), title=title,

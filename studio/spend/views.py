@@ -194,8 +194,13 @@ def estimate(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     limits = budgets.limits_for(membership.project, membership)
     now = timezone.now()
     rooms = budgets.headrooms(limits, budgets.standing(project_id, request.user.pk, now), now) if limits.any else []
-    context = {"cost": cost, "job": cost.jobs[0], "rooms": rooms, "too_much": [r for r in rooms if cost.total > r.left]}
-    return render(request, "spend/estimate.html", context)
+    return render(request, "spend/estimate.html", estimate_context(cost, rooms))
+
+
+def estimate_context(cost: estimates.Estimate, rooms: list[budgets.Headroom]) -> dict:
+    """What spend/estimate.html shows: for the generate form here, and for any page that starts
+    several jobs at once (a set), with the rooms of budgets.headrooms for its member."""
+    return {"cost": cost, "rooms": rooms, "too_much": [r for r in rooms if cost.total > r.left]}
 
 
 @login_required

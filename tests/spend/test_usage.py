@@ -10,13 +10,16 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
+from django.template.loader import render_to_string
 from django.utils import timezone
 
 from providers.base import Cost, CostUnit, JobState, Media, State
 from studio.errors import ErrorKind
 from studio.jobs import pipeline, transitions
 from studio.models import BudgetNotice, Generation, Membership, Role, Track
-from studio.spend import budgets, ledger
+from studio.rules import StartRequest
+from studio.spend import budgets, estimates, ledger
+from studio.spend.views import estimate_context
 from tests.conftest import make_user
 
 S = Generation.State
@@ -313,3 +316,13 @@ def test_rebuilt_totals_show_on_the_page_like_kept_ones(client, alice, month_of_
     kept = figures()
     ledger.rebuild([month_of_jobs.pk])
     assert figures() == kept
+
+
+def test_the_estimate_of_several_jobs_counts_them_together(db, settings):
+    settings.SPEND_MODEL_USD_PRICES = {"pixazo-eleven-music": Decimal("0.50")}
+    asked = [StartRequest("pixazo-eleven-music"), StartRequest("pixazo-eleven-music"), StartRequest("aimlapi-stable-audio")]
+
+    html = render_to_string("spend/estimate.html", estimate_context(estimates.estimate(asked), []))
+
+    assert "Estimated cost of these 3 jobs:" in html and "<strong>1.00 USD</strong>" in html
+    assert "and 1 job that cannot be priced yet" in html
