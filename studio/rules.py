@@ -37,6 +37,14 @@ class StartRequest:
     params: dict = field(default_factory=dict)
 
 
+def _no_key_lock() -> bool:
+    """Lock "for no key update" where the database can (PostgreSQL): starts still queue behind
+    each other, but a worker inserting a row that refers to the project or the user (a day's
+    totals, a track) does not wait for a start, which may itself be waiting for that worker's
+    row: the first job of a day at once in a start and in a worker would deadlock."""
+    return transaction.get_connection().features.has_select_for_no_key_update
+
+
 def _membership(user, project_id: int) -> Membership | None:
     return Membership.objects.filter(project_id=project_id, user=user).select_related("project").first()
 
@@ -47,7 +55,7 @@ def check_start(*, user, project_id: int, requests: Sequence[StartRequest]) -> M
     until that transaction ends."""
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("check_start must run inside the transaction that starts the jobs")
-    project = Project.objects.select_for_update().filter(pk=project_id).first()
+    project = Project.objects.select_for_update(no_key=_no_key_lock()).filter(pk=project_id).first()
     membership = _membership(user, project_id) if project else None
     if membership is None or not membership.allows(Role.EDITOR):
         raise Refused("Only the project's owner and editors can generate here.", rule="role")
@@ -107,7 +115,7 @@ def _priced(cost: estimates.Estimate, count: int) -> str:
 
 
 def _lock_user(user) -> None:
-    list(get_user_model().objects.select_for_update().filter(pk=user.pk).values_list("pk", flat=True))
+    list(get_user_model().objects.select_for_update(no_key=_no_key_lock()).filter(pk=user.pk).values_list("pk", flat=True))
 
 
 def may_see_usage(membership: Membership) -> bool:

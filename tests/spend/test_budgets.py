@@ -22,7 +22,7 @@ from studio.catalog import BY_KEY
 from studio.errors import Refused
 from studio.jobs import pipeline, transitions
 from studio.jobs.services import start_generation
-from studio.models import BudgetNotice, Generation, Membership, Role
+from studio.models import BudgetNotice, DailySpend, Generation, Membership, Role
 from studio.spend import budgets, ledger, notices
 
 MUSIC = BY_KEY["pixazo-eleven-music"]
@@ -272,3 +272,46 @@ def test_sixty_parallel_requests_against_a_rate_of_ten_a_minute_start_exactly_te
     assert len(statuses) == 60
     assert Generation.objects.filter(project=project).count() == 10
     assert statuses.count(302) == 10 and statuses.count(400) == 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_start_and_a_worker_counting_the_first_job_of_a_day_together_do_not_deadlock(project, alice, priced):
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks are PostgreSQL's; SQLite runs one writer at a time")
+    running = start(project, alice)
+    transitions.move(running.pk, Generation.State.SUBMITTING)
+    transitions.move(running.pk, Generation.State.RUNNING, external_id="r-1")
+    DailySpend.objects.all().delete()  # the day's row is yet to be made: by whichever comes first
+    locked, counted, failures = threading.Event(), threading.Event(), []
+
+    def starting():  # holds the start's locks while the worker counts its job, then makes the row too
+        try:
+            with transaction.atomic():
+                rules.check_start(user=alice, project_id=project.pk, requests=[rules.StartRequest(MUSIC.key, {"prompt": "x"})])
+                locked.set()
+                counted.wait(timeout=3)
+                Generation.objects.create(project=project, created_by=alice, model_key=MUSIC.key, params={"prompt": "x"})
+        except Exception as exc:  # noqa: BLE001  (whatever it is, the test reports it)
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    def working():
+        try:
+            locked.wait(timeout=3)
+            pipeline.apply_job_state(running.pk, JobState(State.FAILED, error="x"))
+            counted.set()
+        except Exception as exc:  # noqa: BLE001
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=starting), threading.Thread(target=working)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+
+    assert failures == []
+    # Both counted in the one row: the new job (1 job at 1.00) and the worker's failure (1 failed).
+    assert list(DailySpend.objects.values_list("jobs", "failed", "reported")) == [(1, 1, Decimal("1.00"))]
