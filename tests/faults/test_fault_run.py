@@ -12,6 +12,7 @@ from collections import Counter
 
 import pytest
 from django.core.files.storage import default_storage
+from django.test import override_settings
 
 from studio.catalog import BY_KEY
 from studio.jobs.services import start_generation
@@ -40,12 +41,13 @@ FAULTS = {
 
 def start_jobs(project, user, count: int) -> list[int]:
     ids = []
-    for i in range(count):
-        model = MODELS[i % len(MODELS)]
-        gen = start_generation(
-            project=project, user=user, model=model, params={model.spec.prompt_param: f"Fault run track {i}"}
-        )
-        ids.append(gen.pk)
+    with override_settings(MAX_PENDING_PER_USER=count):  # one person starts the whole run at once, on purpose
+        for i in range(count):
+            model = MODELS[i % len(MODELS)]
+            gen = start_generation(
+                project=project, user=user, model=model, params={model.spec.prompt_param: f"Fault run track {i}"}
+            )
+            ids.append(gen.pk)
     return ids
 
 
