@@ -6,6 +6,7 @@ from __future__ import annotations
 import calendar
 import csv
 import io
+import re
 from datetime import timedelta
 from decimal import Decimal
 
@@ -326,3 +327,14 @@ def test_the_estimate_of_several_jobs_counts_them_together(db, settings):
 
     assert "Estimated cost of these 3 jobs:" in html and "<strong>1.00 USD</strong>" in html
     assert "and 1 job that cannot be priced yet" in html
+
+
+def test_every_field_on_the_usage_page_is_described_by_an_element_that_exists(client, alice, month_of_jobs):
+    html = client_for(client, alice).get(f"/projects/{month_of_jobs.pk}/usage/").content.decode()
+
+    described = set(re.findall(r'aria-describedby="([^"]+)"', html))
+    assert {"month-help", "limits-help", "id_monthly_budget_helptext"} <= described
+    for name in described:
+        assert f'id="{name}"' in html, name
+    for name in re.findall(r'<label for="([^"]+)"', html):
+        assert f'id="{name}"' in html, name
