@@ -35,13 +35,29 @@ class Media:
     duration: float | None = None
 
 
+class CostUnit(StrEnum):
+    """What a provider reports a job's cost in."""
+
+    USD = "usd"
+    CREDITS = "credits"  # the provider's own credits: each provider sets its own price for them
+    CHARACTERS = "characters"  # characters of text billed (ElevenLabs)
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What a job cost, as the provider reported it: an amount in the provider's unit."""
+
+    amount: Decimal
+    unit: CostUnit
+
+
 @dataclass(frozen=True)
 class JobState:
     state: State
     external_id: str = ""
     media: tuple[Media, ...] = ()
     error: str = ""
-    cost: Decimal | None = None
+    cost: Cost | None = None
     progress: int | None = None
     raw: Any = field(default=None, repr=False, compare=False)
 
@@ -63,7 +79,7 @@ class AudioBody:
     content_type: str
     chunks: Iterator[bytes]
     external_id: str = ""
-    cost: Decimal | None = None
+    cost: Cost | None = None
     # Headerless audio ("pcm" | "ulaw" | "alaw", sample rate): the studio wraps it in WAV.
     raw_format: tuple[str, int] | None = None
 
@@ -225,7 +241,7 @@ class Adapter:
     accepts_callbacks = False  # True when the API can call us back
     signs_callbacks = False  # True when callbacks carry a signature we check: trusted as they stand
     client_names_job = False  # True when submit uses `client_ref` as the job's id: resubmitting is safe
-    cost_unit = ""  # what the costs it reports count, e.g. "USD" or "credits"; empty when it reports none
+    cost_unit: CostUnit | None = None  # what its answers report a job's cost in; None: they report none
     timeout = 30.0
 
     def __init__(self, *, api_key: str, base_url: str):
@@ -262,6 +278,14 @@ class Adapter:
         if state is None:
             raise self.unreadable(f"unknown status {status or 'missing'!r}")
         return state
+
+    def reported_cost(self, value: Any) -> Cost | None:
+        """The cost an answer reports, in this API's unit; None when it reports none, or a figure
+        that is not a finite amount of at least zero."""
+        amount = to_decimal(value)
+        if amount is None or self.cost_unit is None or not amount.is_finite() or amount < 0:
+            return None
+        return Cost(amount, self.cost_unit)
 
     def error_message(self, response: httpx.Response) -> str:
         """The provider's own words for an error answer."""

@@ -6,10 +6,11 @@ PROVIDER_CONCURRENCY, one entry per key), the adapters the pipeline uses
 emulator (each entry's emulator part, mounted at /<key>) and the tests.
 
 What an API is (its label, whether it answers with the audio itself, whether it calls
-back and signs those callbacks, whether the client names the job) is said once, on its
-adapter class, beside the code that depends on it; an entry reads it from there. What the
-studio chooses about an API (its key, where it lives unless configured, how many requests
-may be in flight at once, which module emulates it) is said here.
+back and signs those callbacks, whether the client names the job, what it reports a job's
+cost in) is said once, on its adapter class, beside the code that depends on it; an entry
+reads it from there. What the studio chooses about an API (its key, where it lives unless
+configured, how many requests may be in flight at once, which module emulates it) is said
+here.
 
 Adding a sixth provider:
   1. providers/<key>/adapter.py: an Adapter subclass with its label and flags;
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 from .aimlapi import AimlApi
 from .apiframe import Apiframe
-from .base import Adapter
+from .base import Adapter, CostUnit
 from .elevenlabs import ElevenLabs
 from .pixazo import Pixazo
 from .runware import Runware
@@ -63,7 +64,7 @@ class Provider:
         return self.adapter.client_names_job
 
     @property
-    def cost_unit(self) -> str:
+    def cost_unit(self) -> CostUnit | None:
         return self.adapter.cost_unit
 
 

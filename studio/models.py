@@ -27,6 +27,10 @@ class Project(models.Model):
     # The owner's order of gateways for models any gateway may serve: {gateway key: rank}, equal
     # ranks for equally preferred ones (the faster goes first); empty: the deployment's ROUTING_ORDER.
     gateway_ranks = models.JSONField(default=dict, blank=True)
+    # Spend (studio/spend/): a monthly budget in the studio's currency, set by the owner (empty: the
+    # deployment's SPEND_PROJECT_MONTHLY_BUDGET), and whether viewers may see the usage page.
+    monthly_budget = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    usage_for_viewers = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -59,6 +63,10 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.EDITOR)
     created_at = models.DateTimeField(default=timezone.now)
+    # What this member may spend in the project, set by the owner (empty: the deployment's default).
+    daily_limit = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    monthly_limit = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    jobs_per_minute = models.PositiveSmallIntegerField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["project", "user"], name="one_membership_per_user")]
@@ -79,6 +87,16 @@ class GenerationState(models.TextChoices):
     FAILED = "failed", "Failed"
     NEEDS_ATTENTION = "needs_attention", "Needs attention"  # outcome unknown: the user decides
     CANCELLED = "cancelled", "Cancelled"
+
+
+class SpendBasis(models.TextChoices):
+    """How the studio knows what a job costs in its currency (studio/spend/ledger.py)."""
+
+    REPORTED = "reported", "Reported"  # the provider's report, converted at the configured rate
+    PRICE = "price", "Set price"  # the model's configured price: its provider reports nothing
+    ESTIMATE = "estimate", "Estimate"  # learnt from the model's recent jobs, until a report replaces it
+    NOT_CHARGED = "not_charged", "Not charged"  # the provider never took the job
+    UNKNOWN = "", "Unknown"
 
 
 def new_callback_token() -> str:
@@ -116,7 +134,13 @@ class Generation(models.Model):
     waiting_for = models.CharField(max_length=20, blank=True)  # "slot" or "retry" while queued again
     retrying_since = models.DateTimeField(null=True, blank=True)  # the first refusal of a run of retries
     step_failures = models.PositiveSmallIntegerField(default=0)  # unexpected errors in the studio's own steps
-    cost = models.DecimalField(max_digits=12, decimal_places=6, null=True, blank=True)
+    # What the job cost as its provider reported it (an amount in the provider's unit), and in the
+    # studio's currency with how that is known (the ledger: studio/spend/ledger.py).
+    cost = models.DecimalField(max_digits=18, decimal_places=6, null=True, blank=True)
+    cost_unit = models.CharField(max_length=12, blank=True)  # providers.base.CostUnit
+    spend = models.DecimalField(max_digits=14, decimal_places=6, null=True, blank=True)
+    spend_basis = models.CharField(max_length=12, choices=SpendBasis.choices, blank=True)
+    audio_seconds = models.FloatField(default=0)  # what its saved tracks hold
     media = models.JSONField(default=list, blank=True)  # provider URLs of the finished files
     callback_token = models.CharField(max_length=64, default=new_callback_token, editable=False)
     client_ref = models.UUIDField(default=uuid.uuid4, editable=False)  # our id for the job at the provider
@@ -159,6 +183,10 @@ class Generation(models.Model):
         indexes = [
             models.Index(fields=["project", "-created_at"], name="generation_project_recent"),
             models.Index(fields=["state", "updated_at"], name="generation_state_updated"),
+            # A model's recent reported costs: what its estimates are learnt from.
+            models.Index(
+                fields=["model_key", "-id"], condition=models.Q(spend_basis="reported"), name="generation_reported_cost"
+            ),
         ]
 
     def __str__(self):
@@ -197,6 +225,14 @@ class Generation(models.Model):
         seconds = max(0, round((self.finished_at - self.created_at).total_seconds()))
         minutes, seconds = divmod(seconds, 60)
         return f"{minutes} min {seconds} s" if minutes else f"{seconds} s"
+
+    @property
+    def provider(self) -> str:
+        """The provider serving the job: a routed job's gateway, else its model's ("" if unknown)."""
+        if self.gateway:
+            return self.gateway
+        model = BY_KEY.get(self.model_key)
+        return model.provider if model else ""
 
     @property
     def catalog_model(self):
@@ -434,6 +470,8 @@ class PasswordResetRequest(models.Model):
 
     def __str__(self):
         return f"Password reset for {self.email}"
+
+
 class GenerationSet(models.Model):
     """Prompts × models started in one submit: a grid whose cells are generations (their
     set_row and set_column); a retried cell shows its latest generation."""
@@ -495,3 +533,54 @@ class GatewayAttempt(models.Model):
 
     def __str__(self):
         return f"{self.gateway} {self.outcome} generation {self.generation_id}"
+
+
+class DailySpend(models.Model):
+    """A project's jobs of one day, by member and model: summed as they start, end, report their
+    cost and save their audio (studio/spend/ledger.py), so the usage page and the budget check
+    read a few rows however many jobs there were. Days are in TIME_ZONE (UTC by default)."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="daily_spend")
+    day = models.DateField()
+    # Kept when the account is deleted (the money was spent): no database constraint to cascade.
+    member = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.DO_NOTHING, db_constraint=False, null=True, related_name="+"
+    )
+    model_key = models.CharField(max_length=64)
+    jobs = models.IntegerField(default=0)
+    failed = models.IntegerField(default=0)
+    unknown = models.IntegerField(default=0)  # jobs whose cost is unknown
+    reported = models.DecimalField(max_digits=18, decimal_places=6, default=0)  # reported, set prices, nothing charged
+    estimated = models.DecimalField(max_digits=18, decimal_places=6, default=0)
+    failed_spend = models.DecimalField(max_digits=18, decimal_places=6, default=0)  # what the failed jobs cost
+    audio_seconds = models.FloatField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["project", "day", "member", "model_key"], name="one_daily_spend_row")
+        ]
+        indexes = [models.Index(fields=["day"], name="daily_spend_day")]  # every project's, for staff
+
+    def __str__(self):
+        return f"{self.project} on {self.day}: {self.reported + self.estimated}"
+
+
+class BudgetNotice(models.Model):
+    """A project reached a share of its monthly budget: its owner is told once per threshold per
+    month, in the studio and by e-mail."""
+
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="budget_notices")
+    month = models.DateField()  # its first day
+    percent = models.PositiveSmallIntegerField()  # 80 or 100
+    spent = models.DecimalField(max_digits=18, decimal_places=6)  # with pending jobs' estimates, when reached
+    budget = models.DecimalField(max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-month", "-percent"]
+        constraints = [
+            models.UniqueConstraint(fields=["project", "month", "percent"], name="one_notice_per_threshold_and_month")
+        ]
+
+    def __str__(self):
+        return f"{self.project} at {self.percent} % of its budget in {self.month:%B %Y}"

@@ -4,11 +4,14 @@ Every default is the embedded mode: SQLite, an in-process queue, polling only, D
 """
 
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 from providers import registry
+from providers.base import CostUnit
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -370,6 +373,75 @@ ROUTING_ORDER = env("ROUTING_ORDER", default="pixazo runware apiframe aimlapi")
 # one probe job decides whether it is back.
 CIRCUIT_REFUSALS = env.int("CIRCUIT_REFUSALS", default=3)
 CIRCUIT_COOLDOWN_SECONDS = env.int("CIRCUIT_COOLDOWN_SECONDS", default=60)
+
+# --- Spend: the ledger, estimates, budgets and limits (studio/spend/; README "Spend") ---------
+# The studio's currency. Providers' reports are converted through US dollars: SPEND_PER_USD is
+# what one dollar is in it (1 for USD; without it, other currencies leave every figure unknown).
+SPEND_CURRENCY = env("SPEND_CURRENCY", default="USD").strip().upper()
+# In the emulator mode, demonstration rates and prices (the emulator's own figures) unless set.
+_DEMO_RATES = {
+    "AIMLAPI_USD_PER_CREDIT": "0.000001",
+    "APIFRAME_USD_PER_CREDIT": "0.01",
+    "ELEVENLABS_USD_PER_1K_CHARACTERS": "0.30",
+    "MODEL_USD_PRICES": "pixazo-eleven-music=0.50,pixazo-eleven-v3-speech=0.05",
+}
+
+
+def _setting(name: str, default: str = "") -> str:
+    return env(name, default=_DEMO_RATES.get(name, default) if STUDIO_EMULATOR else default).strip()
+
+
+def _number(name: str, text: str) -> Decimal | None:
+    """A figure of at least 0 (empty: None). Anything else stops the start, naming the setting."""
+    if not text.strip():
+        return None
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        value = None
+    if value is None or not value.is_finite() or value < 0:
+        raise ImproperlyConfigured(f"{name} must be a number of at least 0, not {text!r}")
+    return value
+
+
+def _decimal(name: str, default: str = "") -> Decimal | None:
+    return _number(name, _setting(name, default))
+
+
+# What the unit each provider reports in is worth in US dollars, from <KEY>_USD_PER_CREDIT or
+# <KEY>_USD_PER_1K_CHARACTERS (its adapter's cost_unit says which); None: not configured.
+_RATE_NAMES = {CostUnit.CREDITS: ("USD_PER_CREDIT", 1), CostUnit.CHARACTERS: ("USD_PER_1K_CHARACTERS", 1000)}
+
+
+def _usd_per_unit(provider: registry.Provider) -> Decimal | None:
+    if provider.cost_unit is None:
+        return None
+    if provider.cost_unit is CostUnit.USD:
+        return Decimal(1)
+    suffix, per = _RATE_NAMES[provider.cost_unit]
+    rate = _decimal(f"{provider.key.upper()}_{suffix}")
+    return None if rate is None else rate / per
+
+
+def _prices(name: str) -> dict[str, Decimal]:
+    """"model-key=0.50,other-key=0.05" → {model key: price}."""
+    prices = {}
+    for item in filter(None, (part.strip() for part in _setting(name).split(","))):
+        key, _, price = item.partition("=")
+        if (value := _number(name, price)) is not None:
+            prices[key.strip()] = value
+    return prices
+
+
+SPEND_PER_USD = _decimal("SPEND_PER_USD", default="1" if SPEND_CURRENCY == "USD" else "")
+SPEND_USD_PER_UNIT = {key: _usd_per_unit(provider) for key, provider in registry.PROVIDERS.items()}
+# A price per job, in US dollars, for models whose provider reports no cost (a report wins).
+SPEND_MODEL_USD_PRICES = _prices("MODEL_USD_PRICES")
+# Budgets and limits in SPEND_CURRENCY, unless a project's owner sets its own; empty: none.
+SPEND_PROJECT_MONTHLY_BUDGET = _decimal("SPEND_PROJECT_MONTHLY_BUDGET")
+SPEND_MEMBER_DAILY_LIMIT = _decimal("SPEND_MEMBER_DAILY_LIMIT")
+SPEND_MEMBER_MONTHLY_LIMIT = _decimal("SPEND_MEMBER_MONTHLY_LIMIT")
+SPEND_MEMBER_JOBS_PER_MINUTE = env.int("SPEND_MEMBER_JOBS_PER_MINUTE", default=0) or None
 
 LOGGING = {
     "version": 1,

@@ -27,6 +27,7 @@ urlpatterns = [
     path("", include("studio.sharing.urls")),
     path("", include("studio.sets.urls")),
     path("", include("studio.gateways.urls")),
+    path("", include("studio.spend.urls")),
 ]
 
 # The studio's own error pages (studio/error_pages.py: with DEBUG on too).

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 
 import dramatiq
 import pytest
@@ -34,6 +35,12 @@ def studio_settings(settings, tmp_path):
     settings.POLL_FIRST_DELAY_WITH_CALLBACK = 0.05
     settings.POLL_MAX_DELAY = 0.2
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins
+    # Spend: no rates, prices, budgets or limits unless a test sets them (studio/spend/).
+    settings.SPEND_CURRENCY, settings.SPEND_PER_USD = "USD", Decimal(1)
+    settings.SPEND_USD_PER_UNIT = {name: None for name in PROVIDER_NAMES} | {"runware": Decimal(1)}
+    settings.SPEND_MODEL_USD_PRICES = {}
+    settings.SPEND_PROJECT_MONTHLY_BUDGET = settings.SPEND_MEMBER_DAILY_LIMIT = settings.SPEND_MEMBER_MONTHLY_LIMIT = None
+    settings.SPEND_MEMBER_JOBS_PER_MINUTE = None
     return settings
 
 
@@ -43,6 +50,14 @@ def fresh_poll_timing():
     from studio.jobs import poll_timing
 
     poll_timing.forget()
+
+
+@pytest.fixture(autouse=True)
+def fresh_estimates():
+    """Costs learnt in one test must not price the next one's jobs."""
+    from studio.spend import estimates
+
+    estimates.forget()
 
 
 @pytest.fixture(autouse=True)

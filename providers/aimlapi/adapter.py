@@ -8,7 +8,6 @@ There are no webhooks. Running out of credits is a 403, not a 402.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,6 +15,8 @@ import httpx
 
 from ..base import (
     Adapter,
+    Cost,
+    CostUnit,
     JobState,
     Media,
     OutOfCredit,
@@ -23,7 +24,6 @@ from ..base import (
     ProviderError,
     State,
     Submitted,
-    to_decimal,
 )
 
 GENERATE_PATH = "/v2/generate/audio"
@@ -44,7 +44,7 @@ OUT_OF_CREDIT_WORDS = ("credit", "balance", "top up")
 
 class AimlApi(Adapter):
     label = "AI/ML API"
-    cost_unit = "AI/ML API credits"  # meta.usage.credits_used
+    cost_unit = CostUnit.CREDITS  # `meta.usage.credits_used`, in AI/ML API credits (its "tokens")
 
     def auth_headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_key}"}
@@ -85,6 +85,11 @@ class AimlApi(Adapter):
 
     # --- reading answers ---
 
+    def _credits_used(self, meta: Any) -> Cost | None:
+        """`meta.usage.credits_used`: what the job cost."""
+        usage = meta.get("usage") if isinstance(meta, dict) else None
+        return self.reported_cost(usage.get("credits_used")) if isinstance(usage, dict) else None
+
     def _finished_at_submit(self, body: dict, generation_id: str) -> JobState | None:
         """The submit answer normally says `queued`; should it already be final, say so."""
         if str(body.get("status") or "").lower() not in ("completed", "error"):
@@ -108,7 +113,7 @@ class AimlApi(Adapter):
             external_id=str(body.get("id") or external_id),
             media=media,
             error=_failure_text(body.get("error")) if state is State.FAILED else "",
-            cost=_credits_used(body.get("meta")),
+            cost=self._credits_used(body.get("meta")),
             raw=body,
         )
 
@@ -145,12 +150,6 @@ def _failure_text(error: Any) -> str:
     if isinstance(error, str) and error:
         return error
     return "generation failed"
-
-
-def _credits_used(meta: Any) -> Decimal | None:
-    """`meta.usage.credits_used`: what the job cost, in AI/ML API credits (tokens)."""
-    usage = meta.get("usage") if isinstance(meta, dict) else None
-    return to_decimal(usage.get("credits_used")) if isinstance(usage, dict) else None
 
 
 def _json_object(response: httpx.Response) -> dict:

@@ -30,13 +30,13 @@ import httpx
 from ..base import (
     Adapter,
     CallbackRejected,
+    CostUnit,
     ErrorKind,
     JobState,
     Media,
     State,
     Submitted,
     parse_json_bytes,
-    to_decimal,
 )
 
 SUBMIT_PATH = "/v2/music/generate"
@@ -80,6 +80,7 @@ class Apiframe(Adapter):
     # The Idempotency-Key carries `client_ref`, but the spec does not promise what a repeated key
     # does (see the module docstring): a resubmit is not known to be the same job.
     client_names_job = False
+    cost_unit = CostUnit.CREDITS  # `creditCost`, in Apiframe credits
 
     def auth_headers(self) -> dict[str, str]:
         return {"X-API-Key": self.api_key, "Accept": "application/json"}
@@ -167,7 +168,7 @@ class Apiframe(Adapter):
             external_id=str(job_id or ""),
             media=media,
             error=error,
-            cost=to_decimal(body.get("creditCost")),
+            cost=self.reported_cost(body.get("creditCost")),
             progress=percent(body.get("progress")),
             raw=body,
         )

@@ -22,6 +22,7 @@ import httpx
 from ..base import (
     Adapter,
     AudioBody,
+    CostUnit,
     InvalidRequest,
     JobState,
     OutOfCredit,
@@ -117,6 +118,7 @@ class Call:
 class ElevenLabs(Adapter):
     label = "ElevenLabs"
     synchronous = True
+    cost_unit = CostUnit.CHARACTERS  # the `character-cost` header: characters of text billed
     timeout = 300.0  # the whole audio arrives in the answer; long texts take minutes
 
     def auth_headers(self) -> dict[str, str]:
@@ -140,6 +142,7 @@ class ElevenLabs(Adapter):
                 content_type=declared if declared.startswith("audio/") else CONTENT_TYPES.get(codec, ""),
                 chunks=self._chunks(response),
                 external_id=response.headers.get("request-id") or response.headers.get("history-item-id") or "",
+                cost=self.reported_cost(response.headers.get("character-cost")),
                 raw_format=(codec, rate) if codec in RAW_CODECS else None,
             )
 

@@ -37,6 +37,7 @@ STATES = {
 class Pixazo(Adapter):
     label = "Pixazo"
     accepts_callbacks = True
+    cost_unit = None  # its answers say nothing of cost: a price per model can be set (README)
 
     def auth_headers(self) -> dict[str, str]:
         return {

@@ -23,6 +23,8 @@ import httpx
 from ..base import (
     Adapter,
     AuthFailed,
+    Cost,
+    CostUnit,
     ErrorKind,
     InvalidRequest,
     JobState,
@@ -33,7 +35,6 @@ from ..base import (
     State,
     Submitted,
     parse_json_bytes,
-    to_decimal,
 )
 
 # Flat catalog params that Runware nests: the encoder settings, and ElevenLabs' own options.
@@ -125,6 +126,7 @@ class Runware(Adapter):
     cost_unit = "USD"  # each result's `cost` (includeCost)
     accepts_callbacks = True  # unsigned, one call per result: each only nudges a poll of the whole task
     client_names_job = True  # we name the task (taskUUID), so resubmitting after a lost answer is safe
+    cost_unit = CostUnit.USD  # each result's `cost` (asked for with includeCost), in US dollars
 
     def __init__(self, *, api_key: str, base_url: str):
         super().__init__(api_key=api_key, base_url=base_url)
@@ -236,7 +238,7 @@ class Runware(Adapter):
                 raise self.unreadable(f"unknown status {status!r}")
         failures = list(ours.errors)
         failures += [RunwareError.parse(d) for d in ours.data if str(d.get("status")).lower() == "error"]
-        cost = _total_cost(ours.data)
+        cost = self._total_cost(ours.data)
         if not ours.data and not failures:
             return JobState(State.QUEUED, external_id=task_uuid, raw=raw)  # accepted, not yet listed
         done = len(succeeded) + len(failures)
@@ -249,6 +251,11 @@ class Runware(Adapter):
             return JobState(State.SUCCEEDED, external_id=task_uuid, media=media, cost=cost, raw=raw)
         message = "; ".join(dict.fromkeys(f.message for f in failures if f))
         return JobState(State.FAILED, external_id=task_uuid, error=message or "generation failed", cost=cost, raw=raw)
+
+    def _total_cost(self, items: tuple[dict, ...]) -> Cost | None:
+        """The task's cost: one job, whatever its number of results, so their costs summed."""
+        costs = [c.amount for c in (self.reported_cost(item.get("cost")) for item in items) if c is not None]
+        return self.reported_cost(sum(costs, Decimal(0))) if costs else None
 
     def _media(self, item: dict) -> Media:
         url = item.get("audioURL")
@@ -319,6 +326,3 @@ def _names_a_duplicate_task(error: RunwareError) -> bool:
     return error.parameter == "taskUUID" and ("duplicat" in code or "exist" in code)
 
 
-def _total_cost(items: tuple[dict, ...]) -> Decimal | None:
-    costs = [c for c in (to_decimal(item.get("cost")) for item in items) if c is not None]
-    return sum(costs, Decimal(0)) if costs else None

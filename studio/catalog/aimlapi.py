@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from studio.catalog.model import MUSIC, CatalogModel
+from studio.catalog.model import MUSIC, CatalogModel, param_number
 from studio.catalog.params import Number, ParamSpec, Text
 
 STABLE_AUDIO_MAX_SECONDS = 47
@@ -30,6 +30,7 @@ MODELS = (
         description="Instrumental clips of up to 47 seconds from a description of style, mood and "
         "instruments. Also good for sound effects and ambiences (“rain on a tin roof”, “sci-fi door whoosh”).",
         deadline_minutes=10,  # the docs expect 50–60 seconds under normal load
+        billed_length=lambda params: param_number(params, "steps", 100),  # 252 credits a step
         spec=ParamSpec(
             params=(
                 Text(
@@ -82,6 +83,7 @@ MODELS = (
         description="Full songs or scores, with or without vocals, from a description of genre, mood, "
         "instruments, structure and even lyrics.",
         deadline_minutes=15,  # simple prompts take about 30 s; five-minute songs take longer
+        billed_length=lambda params: param_number(params, "music_length_ms", 10000) / 1000,
         spec=ParamSpec(
             params=(
                 Text(

@@ -1,6 +1,6 @@
 """Apiframe models (specs/003)."""
 
-from studio.catalog.model import MUSIC, CatalogModel
+from studio.catalog.model import MUSIC, CatalogModel, param_number
 from studio.catalog.params import Choice, Flag, Number, ParamSpec, Text
 
 APIFRAME_OUTPUT_FORMATS = (
@@ -22,6 +22,7 @@ MODELS = (
         description="ElevenLabs Music through Apiframe: songs and scores up to five minutes long.",
         # About a minute on average; a five-minute song, a busy queue and our polling need headroom.
         deadline_minutes=15,
+        billed_length=lambda params: param_number(params, "music_length_ms", 60000) / 1000,
         spec=ParamSpec(
             params=(
                 Text(

@@ -20,7 +20,7 @@ from django.core.cache import cache
 from django.core.exceptions import ValidationError
 
 from providers.base import ProviderError
-from studio.catalog.model import SFX, SPEECH, CatalogModel, output_format_choice
+from studio.catalog.model import SFX, SPEECH, CatalogModel, characters_in, output_format_choice
 from studio.catalog.params import Choice, Flag, Number, Param, ParamSpec, Text
 from studio.jobs import adapters as provider_clients
 
@@ -244,6 +244,7 @@ MODELS = (
         provider_model="text-to-speech",
         description="Lifelike voice-over in the voices of your ElevenLabs account, in up to 70 languages.",
         deadline_minutes=10,
+        billed_length=characters_in("text"),  # billed by the character
         spec=ParamSpec(
             prompt_param="text",
             checks=(
@@ -316,6 +317,7 @@ MODELS = (
         provider_model="sound-generation",
         description="Sound effects from a description: foley, ambiences, impacts, UI sounds, loops.",
         deadline_minutes=5,
+        billed_length=characters_in("text"),  # reported in characters of its description
         spec=ParamSpec(
             params=(
                 Text(name="text", label="Description", required=True, rows=3,

@@ -3,7 +3,10 @@ and the parameters it takes. The provider modules beside this one list the entri
 
 from __future__ import annotations
 
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from studio.catalog.params import Choice, ParamSpec
 
@@ -29,6 +32,21 @@ def output_format_choice(name: str = "output_format", formats=ELEVENLABS_OUTPUT_
     return Choice(name=name, **options)
 
 
+def param_number(params: Mapping[str, Any], name: str, default: float) -> float:
+    """A parameter as stored (or as typed in the form) as a number; `default` when it is absent
+    or not a finite number."""
+    try:
+        value = float(params.get(name) or default)
+    except (TypeError, ValueError):
+        return default
+    return value if math.isfinite(value) else default
+
+
+def characters_in(name: str) -> Callable[[Mapping[str, Any]], float]:
+    """The length of a text parameter, for models billed by the character."""
+    return lambda params: float(len(str(params.get(name) or "")))
+
+
 @dataclass(frozen=True)
 class CatalogModel:
     key: str  # stable id stored on generations
@@ -42,6 +60,10 @@ class CatalogModel:
     # A model any of these entries may serve (their keys, one per gateway): the job goes to
     # whichever gateway works (studio/jobs/routing.py). Empty for a model of one provider.
     gateway_models: tuple[str, ...] = ()
+    # What a request's price grows with (seconds of audio asked for, times the takes; characters
+    # of text; steps), for estimates learnt from the model's recent jobs of similar length
+    # (studio/spend/estimates.py). None: every request of the model costs alike.
+    billed_length: Callable[[Mapping[str, Any]], float] | None = None
 
     @property
     def kind_label(self) -> str:

@@ -1,6 +1,6 @@
 """Pixazo gateway models (specs/000)."""
 
-from studio.catalog.model import MUSIC, SPEECH, CatalogModel, output_format_choice
+from studio.catalog.model import MUSIC, SPEECH, CatalogModel, characters_in, output_format_choice
 from studio.catalog.params import Choice, Flag, Number, ParamSpec, Text
 
 PIXAZO_VOICES = ("Aria", "Domi", "Bella", "Rachel", "Antoni")
@@ -39,6 +39,7 @@ MODELS = (
         provider_model="eleven-v3-alpha-954",
         description="Expressive text to speech with ElevenLabs v3 voices.",
         deadline_minutes=10,
+        billed_length=characters_in("text"),
         spec=ParamSpec(
             prompt_param="text",
             params=(

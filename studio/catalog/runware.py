@@ -11,7 +11,7 @@ from typing import Any
 
 from django import forms
 
-from studio.catalog.model import MUSIC, CatalogModel
+from studio.catalog.model import MUSIC, CatalogModel, param_number
 from studio.catalog.composition import CompositionPlan
 from studio.catalog.params import Choice, Flag, Number, ParamSpec, Text
 
@@ -99,6 +99,18 @@ def audio_settings_fit_format(cleaned: dict[str, Any]) -> dict[str, str]:
     return errors
 
 
+def seconds_asked(params: dict[str, Any]) -> float:
+    """Seconds of music a job asks for, all takes together (each take is charged): a plan's
+    sections, else the duration (30 s when the model decides), times the variations."""
+    plan = params.get("compositionPlan")
+    sections = plan.get("sections") if isinstance(plan, dict) else None
+    if isinstance(sections, list) and sections:
+        seconds = sum(param_number(s, "duration", 0) for s in sections if isinstance(s, dict))
+    else:
+        seconds = param_number(params, "duration", 30)
+    return seconds * param_number(params, "numberResults", 1)
+
+
 def prompt_or_plan(cleaned: dict[str, Any]) -> dict[str, str]:
     """Something must say what to make. (A field that failed its own checks is absent: skip.)"""
     if "positivePrompt" not in cleaned or "compositionPlan" not in cleaned:
@@ -118,6 +130,7 @@ MODELS = (
         description="ElevenLabs' music model through Runware: vocal songs or instrumentals from a prompt, "
         "or from a plan of timed sections with their own lyrics and styles.",
         deadline_minutes=30,  # up to four five-minute tracks per job
+        billed_length=seconds_asked,
         spec=ParamSpec(
             prompt_param="positivePrompt",
             checks=(prompt_or_plan, audio_settings_fit_format),

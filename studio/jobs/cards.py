@@ -26,6 +26,7 @@ from studio.http import parse_id
 from studio.id_urls import id_url
 from studio.jobs import routing
 from studio.models import Generation, Track, card_version
+from studio.spend import wording
 
 S = Generation.State
 RECENT_CARDS = 50  # pending cards a page follows at once
@@ -264,16 +265,14 @@ class Card:
         return ""
 
     @property
+    def cost(self) -> str:
+        """What the job cost (or will), with its unit: once per job, whatever its number of tracks."""
+        return wording.job_cost(self.gen)
+
+    @property
     def can_retry(self) -> bool:
         gen = self.gen
         return gen.state == S.CANCELLED or (gen.state == S.FAILED and gen.error_kind not in NOT_RETRYABLE)
-
-    @property
-    def cost_unit(self) -> str:
-        if self.gen.model_key not in BY_KEY:
-            return ""
-        model = routing.serving_model(self.gen)
-        return registry.PROVIDERS[model.provider].cost_unit if model.provider else ""
 
     @property
     def route_note(self) -> str:

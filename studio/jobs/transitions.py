@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from studio.catalog import BY_KEY
 from studio.models import Generation, Transition
+from studio.spend import ledger
 
 log = logging.getLogger("studio.transitions")  # the name operators filter on (README, "Logs")
 S = Generation.State
@@ -47,7 +48,8 @@ def move(
     `only_from` narrows the states this call may move from (a claim: queued → submitting);
     `expect` names other column values the row must still hold (a message's turn), so of two
     copies of one message only the first moves the job. Extra `fields` are written in the same
-    update. Leaving a state releases any lease held on the job.
+    update (a reported `cost` goes through the ledger, which prices it). Leaving a state
+    releases any lease held on the job.
     """
     sources = [state for state in (only_from or ALLOWED) if to in ALLOWED[state]]
     if not sources:
@@ -58,12 +60,39 @@ def move(
         fields.setdefault("next_check_at", None)
     fields.setdefault("lease_holder", "")
     fields.setdefault("lease_expires_at", None)
-    moved = _conditional_move(generation_id, sources, expect or {}, {"state": to, "updated_at": now, **fields}, reason[:300], now)
+    if "cost" in fields and fields["cost"] is None:
+        del fields["cost"]  # no report: nothing for the ledger to price, and nothing to overwrite
+    if "cost" in fields or to in (S.FAILED, S.CANCELLED):
+        moved = _move_through_the_ledger(generation_id, to, sources, expect or {}, fields, reason[:300], now)
+    else:
+        moved = _conditional_move(generation_id, sources, expect or {}, {"state": to, "updated_at": now, **fields}, reason[:300], now)
     if moved is None:
         return False
     current, model_key, external_id = moved
     log_move(generation_id, current, to, model_key=model_key, external_id=external_id, reason=reason)
     return True
+
+
+def _move_through_the_ledger(generation_id: int, to: str, sources: list[str], expect: dict, fields: dict, reason: str, now):
+    """A move that the ledger must price (a reported cost, or a job ending failed or cancelled):
+    the row locked first, the ledger's fields worked out under the lock, then the update, the
+    day's totals and the audit row, in one transaction. Answers as _conditional_move does."""
+    with transaction.atomic():
+        row = (
+            Generation.objects.select_for_update()
+            .filter(pk=generation_id, state__in=sources, **expect)
+            .values_list("state", "model_key", "external_id")
+            .first()
+        )
+        if row is None:
+            return None
+        current, model_key, external_id = row
+        settlement = ledger.settle(generation_id, from_state=current, to=to, fields=fields)
+        Generation.objects.filter(pk=generation_id).update(state=to, updated_at=now, **fields)
+        if settlement:
+            settlement.record()
+        Transition.objects.create(generation_id=generation_id, from_state=current, to_state=to, reason=reason, at=now)
+    return current, model_key, fields.get("external_id", external_id)
 
 
 def _conditional_move(generation_id: int, sources: list[str], expect: dict, values: dict, reason: str, now):

@@ -93,7 +93,7 @@ def _record(track: Track, gen: Generation, states: dict, sent: dict, names: dict
         "started_at": _iso(gen.created_at),
         "finished_at": _iso(gen.finished_at),
         "states": states.get(gen.pk, []),
-        "cost": None if gen.cost is None else {"amount": str(gen.cost), "unit": card.cost_unit},
+        "cost": None if gen.cost is None else {"amount": str(gen.cost), "unit": gen.cost_unit},
         "set": None,
         "follows": gen.follows_id,
         "track_id": track.pk,

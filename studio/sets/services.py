@@ -17,6 +17,7 @@ from studio.jobs.cards import Card
 from studio.jobs.services import cancel_generation
 from studio.jobs.transitions import log_move
 from studio.models import Generation, GenerationSet, Project, Transition
+from studio.spend import ledger
 from studio.sets.csv_rows import Row
 from studio.sets.planning import PlannedJob
 
@@ -90,9 +91,11 @@ def _create_jobs(generation_set: GenerationSet, user, cells: list[tuple[int, int
         Generation(
             project_id=generation_set.project_id, created_by=user, model_key=model_key, params=params,
             generation_set=generation_set, set_row=row, set_column=column, created_at=now, updated_at=now,
+            **ledger.opening(model_key, params),
         )  # fmt: skip
         for row, column, model_key, params in cells
     )
+    ledger.record_starts(jobs)  # bulk_create sends no signals: the ledger is told here
     Transition.objects.bulk_create(
         Transition(generation=gen, from_state="", to_state=gen.state, reason=reason, at=now) for gen in jobs
     )

@@ -138,12 +138,13 @@ def test_a_removed_member_loses_access_at_once(project, bob, alice):
 
 def test_the_track_page_shows_everything_known(alice_client, project, alice):
     track = make_track(project, alice, prompt="Rainy <b>city</b>")
-    track.generation.cost = "0.0125"
+    track.generation.cost, track.generation.cost_unit = "0.0125", "usd"
+    track.generation.spend, track.generation.spend_basis = "0.0125", "reported"
     track.generation.params = {"prompt": "Rainy <b>city</b>", "music_length_ms": 30000}
     track.generation.save()
     html = alice_client.get(f"/tracks/{track.pk}/").content.decode()
     for text in ("Rainy city night", "Music", "ElevenLabs Music (Pixazo)", "12.5 s", "WAV", "10.0\xa0KB",
-                 "0.0125", "by alice", "music_length_ms", "30000", "Rainy &lt;b&gt;city&lt;/b&gt;"):
+                 "0.0125 USD", "by alice", "music_length_ms", "30000", "Rainy &lt;b&gt;city&lt;/b&gt;"):
         assert text in html, text
 
 

@@ -26,7 +26,7 @@ def routed_track(project, user):
         project=project, created_by=user, model_key="eleven-music-any", state=S.SUCCEEDED,
         params={"prompt": "Bright synthwave", "length_seconds": 30, "output_format": "mp3_192"},
         gateway="runware", gateway_reason="next", gateways_passed=[{"gateway": "pixazo", "why": "unavailable"}],
-        external_id="task-1", cost=Decimal("0.0421"), finished_at=timezone.now(),
+        external_id="task-1", cost=Decimal("0.0421"), cost_unit="USD", finished_at=timezone.now(),
     )  # fmt: skip
     for from_state, to_state in (("", "queued"), ("queued", "submitting"), ("submitting", "running")):
         Transition.objects.create(generation=gen, from_state=from_state, to_state=to_state, reason="…")

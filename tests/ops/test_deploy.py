@@ -24,7 +24,13 @@ PRODUCTION = {
     "ALLOWED_HOSTS": "studio.example.com",
     "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
     "PUBLIC_BASE_URL": "https://studio.example.com",
-} | {f"{name}_API_KEY": "a-real-key" for name in ("PIXAZO", "AIMLAPI", "ELEVENLABS", "APIFRAME", "RUNWARE")}
+} | {f"{name}_API_KEY": "a-real-key" for name in ("PIXAZO", "AIMLAPI", "ELEVENLABS", "APIFRAME", "RUNWARE")} | {
+    # What jobs cost: a rate for each unit reported, a price for each model of a provider that reports none.
+    "AIMLAPI_USD_PER_CREDIT": "0.000001",
+    "APIFRAME_USD_PER_CREDIT": "0.01",
+    "ELEVENLABS_USD_PER_1K_CHARACTERS": "0.30",
+    "MODEL_USD_PRICES": "pixazo-eleven-music=0.50,pixazo-eleven-v3-speech=0.05",
+}
 
 
 def manage(*args, env, timeout=60):

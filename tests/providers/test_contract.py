@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from http import HTTPStatus
 from typing import Any
 
@@ -28,6 +29,7 @@ from providers.apiframe import Apiframe
 from providers.base import (
     Adapter,
     AuthFailed,
+    Cost,
     ErrorKind,
     InvalidRequest,
     OutOfCredit,
@@ -448,3 +450,46 @@ def test_plain_messages_for_no_answer_say_what_happened(mocked, made, contract):
 
     assert timed_out.user_message == f"{timed_out.provider} did not answer in time"
     assert refused.user_message == f"{refused.provider} is unavailable"
+
+
+# --- What a job cost ----------------------------------------------------------------------
+
+
+def speech_cost(adapter: Adapter) -> Cost | None:
+    with adapter.generate_audio("text-to-speech", {"voice_id": "JBFqnCBsd6RMkjVDRZzb", "text": "Hi"}) as audio:
+        b"".join(audio.chunks)
+        return audio.cost
+
+
+def status_cost(adapter: Adapter) -> Cost | None:
+    return adapter.status(JOB_ID).cost
+
+
+# Per provider: the call that reads a finished job, an answer to it that carries the job's cost,
+# and the amount that answer reports (None: the API reports no cost).
+COST_REPORTS = {
+    "pixazo": ("status", status_cost, {"json": {"request_id": JOB_ID, "status": "COMPLETED", "output": {"media_url": ["https://cdn.pixazo.test/a.mp3"]}}}, None),
+    "aimlapi": ("status", status_cost, {"json": {"id": JOB_ID, "status": "completed", "audio_file": {"url": "https://cdn.aimlapi.test/a.wav"}, "meta": {"usage": {"credits_used": 25200}}}}, Decimal(25200)),
+    "elevenlabs": ("generate", speech_cost, {"content": MP3, "headers": {"Content-Type": "audio/mpeg", "character-cost": "2"}}, Decimal(2)),
+    "apiframe": ("status", status_cost, {"json": {"id": JOB_ID, "status": "COMPLETED", "result": {"tracks": [{"audioUrl": "https://cdn.apiframe.test/a.mp3"}]}, "creditCost": 40}}, Decimal(40)),
+    "runware": ("status", status_cost, {"json": {"data": [{"taskUUID": JOB_ID, "status": "success", "audioURL": "https://cdn.runware.test/a.mp3", "cost": 0.075}]}}, Decimal("0.075")),
+}  # fmt: skip
+
+
+@PROVIDERS
+def test_a_reported_cost_is_in_the_unit_the_adapter_declares(mocked, made, contract):
+    endpoint_name, read, answer, amount = COST_REPORTS[contract.key]
+    endpoint = next(e for e in contract.endpoints if e.name == endpoint_name)
+    mocked.route(**endpoint.route).respond(status_code=200, **answer)
+    adapter = build(contract, made)
+
+    cost = read(adapter)
+
+    assert cost == (None if amount is None else Cost(amount, adapter.cost_unit))
+    assert (adapter.cost_unit is None) == (amount is None)  # an API that reports a cost names its unit
+
+
+@PROVIDERS
+@pytest.mark.parametrize("figure", [None, "", "a lot", "NaN", "Infinity", -1, True, [3]])
+def test_a_figure_that_is_not_an_amount_of_at_least_zero_is_no_cost(made, contract, figure):
+    assert build(contract, made).reported_cost(figure) is None

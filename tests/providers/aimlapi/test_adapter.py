@@ -17,6 +17,8 @@ import respx
 from providers.aimlapi import AimlApi
 from providers.base import (
     CallbackRejected,
+    Cost,
+    CostUnit,
     ErrorKind,
     InvalidRequest,
     Media,
@@ -221,7 +223,7 @@ def test_completed_eleven_music_reports_mpeg_and_credits_used_as_cost(adapter, g
 
     assert job.state is State.SUCCEEDED
     assert job.media == (Media(url=MP3_URL, content_type="audio/mpeg"),)
-    assert job.cost == Decimal("120000")
+    assert job.cost == Cost(Decimal("120000"), CostUnit.CREDITS)
 
 
 def test_completed_answer_keeps_a_declared_audio_content_type(adapter, gateway):

@@ -19,6 +19,8 @@ import respx
 from providers.apiframe.adapter import Apiframe, sign
 from providers.base import (
     CallbackRejected,
+    Cost,
+    CostUnit,
     ErrorKind,
     InvalidRequest,
     JobState,
@@ -213,7 +215,7 @@ def test_completed_status_gives_the_track_with_title_duration_and_credit_cost(ad
     assert state.state is State.SUCCEEDED
     assert state.finished
     assert state.media == (Media(url=TRACK_URL, title="Neon Drive", duration=125.0),)
-    assert state.cost == Decimal("120")
+    assert state.cost == Cost(Decimal("120"), CostUnit.CREDITS)
     assert state.progress == 100
     assert state.error == ""
 
@@ -253,7 +255,7 @@ def test_failed_status_maps_to_failed_with_the_error_text(adapter, api):
     assert state.state is State.FAILED
     assert state.finished
     assert state.error == "Upstream provider rejected the prompt"
-    assert state.cost == Decimal("0")
+    assert state.cost == Cost(Decimal("0"), CostUnit.CREDITS)
     assert state.media == ()
 
 
@@ -425,7 +427,7 @@ def test_correctly_signed_completed_callback_parses_to_succeeded_with_media_and_
     assert state.state is State.SUCCEEDED
     assert state.external_id == JOB_ID
     assert state.media == (Media(url=TRACK_URL, title="Neon Drive", duration=125.0),)
-    assert state.cost == Decimal("120")
+    assert state.cost == Cost(Decimal("120"), CostUnit.CREDITS)
 
 
 def test_progress_callback_parses_to_running_with_its_progress(adapter):

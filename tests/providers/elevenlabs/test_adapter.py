@@ -8,6 +8,7 @@ No test touches the network: respx answers every request and fails on any it doe
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -15,6 +16,8 @@ import respx
 
 from providers.base import (
     AudioBody,
+    Cost,
+    CostUnit,
     ErrorKind,
     InvalidRequest,
     OutOfCredit,
@@ -246,6 +249,23 @@ def test_history_item_id_is_the_external_id_when_there_is_no_request_id(adapter,
     audio, _ = speak(adapter)
 
     assert audio.external_id == "hist-7"
+
+
+def test_the_character_cost_header_is_the_jobs_cost_in_characters(adapter, api):
+    api.post(SPEECH_PATH).mock(return_value=audio_answer(**{"character-cost": "52"}))
+
+    audio, _ = speak(adapter)
+
+    assert audio.cost == Cost(Decimal(52), CostUnit.CHARACTERS)
+
+
+@pytest.mark.parametrize("header", [{}, {"character-cost": ""}, {"character-cost": "lots"}, {"character-cost": "-3"}])
+def test_a_missing_or_unreadable_character_cost_leaves_the_cost_unknown(adapter, api, header):
+    api.post(SPEECH_PATH).mock(return_value=audio_answer(**header))
+
+    audio, _ = speak(adapter)
+
+    assert audio.cost is None
 
 
 @pytest.mark.parametrize(

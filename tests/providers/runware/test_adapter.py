@@ -19,6 +19,8 @@ import respx
 from providers.base import (
     AuthFailed,
     CallbackRejected,
+    Cost,
+    CostUnit,
     ErrorKind,
     InvalidRequest,
     JobState,
@@ -281,7 +283,7 @@ def test_success_maps_to_succeeded_with_the_audio_url_and_cost(adapter, api):
     assert job.finished
     assert job.external_id == TASK
     assert job.media == (Media(url=AUDIO_URL, content_type="audio/mpeg"),)
-    assert job.cost == Decimal("0.18")
+    assert job.cost == Cost(Decimal("0.18"), CostUnit.USD)
     assert job.error == ""
 
 
@@ -293,7 +295,7 @@ def test_several_results_make_several_media_in_one_job_with_the_costs_summed(ada
 
     assert job.state is State.SUCCEEDED
     assert [m.url for m in job.media] == urls
-    assert job.cost == Decimal("0.3")
+    assert job.cost == Cost(Decimal("0.3"), CostUnit.USD)
 
 
 def test_some_results_still_processing_keep_the_job_running_with_progress(adapter, api):
@@ -550,7 +552,7 @@ def test_a_result_callback_parses_to_its_task_with_the_media(adapter, body):
     assert job.state is State.SUCCEEDED
     assert job.external_id == TASK
     assert job.media == (Media(url=AUDIO_URL, content_type="audio/mpeg"),)
-    assert job.cost == Decimal("0.18")
+    assert job.cost == Cost(Decimal("0.18"), CostUnit.USD)
 
 
 def test_a_failed_result_callback_parses_to_failed(adapter):
