@@ -116,15 +116,21 @@ def submit(generation_id: int, turn: int = 0) -> Next | None:
         return None  # a stale or repeated message: the job moved on, or another copy took this turn
     if adapter.synchronous:
         return _generate_now(gen, adapter, turn)
-    attempt = gen.attempt + 1
-    if not _claim(gen, turn, leases.new_holder(), leases.lease_seconds(adapter), reason=f"sending to {adapter.label}"):
-        return None  # another copy claimed it, or it was cancelled
-    model, callback = _model(gen), callback_url(gen)
+    model, holder, lease = _model(gen), leases.new_holder(), leases.lease_seconds(adapter)
+    if not slots().acquire(model.provider, holder, lease):  # the provider's requests in flight
+        return _wait_for_slot(gen, turn)
     try:
-        wire = model.spec.to_wire(gen.params)
-        submitted = adapter.submit(model.provider_model, wire, callback_url=callback, client_ref=str(gen.client_ref))
-    except ProviderError as exc:
-        return _submit_failed(gen, adapter, exc, attempt=attempt, turn=turn + 1)
+        attempt = gen.attempt + 1
+        if not _claim(gen, turn, holder, lease, reason=f"sending to {adapter.label}"):
+            return None  # another copy claimed it, or it was cancelled
+        callback = callback_url(gen)
+        try:
+            wire = model.spec.to_wire(gen.params)
+            submitted = adapter.submit(model.provider_model, wire, callback_url=callback, client_ref=str(gen.client_ref))
+        except ProviderError as exc:
+            return _submit_failed(gen, adapter, exc, attempt=attempt, turn=turn + 1)
+    finally:
+        slots().release(model.provider, holder)
     routing.submit_accepted(gen)
     return _accepted(gen, adapter, submitted, with_callback=bool(callback))
 

@@ -276,3 +276,22 @@ def test_a_media_link_that_cannot_be_parsed_fails_the_job_at_once_in_plain_words
     assert (gen.state, gen.error_kind, gen.step_failures) == (S.FAILED, ErrorKind.DOWNLOAD, 0)
     assert "not a valid web address" in gen.error and "Traceback" not in Card(gen).problem
     assert pipeline.sweep(quiet_seconds=0) == []
+
+
+@respx.mock
+def test_a_submit_waits_its_turn_while_the_providers_slots_are_taken(project, alice, settings):
+    from studio.jobs.provider_slots import slots
+
+    settings.PROVIDER_CONCURRENCY = {**settings.PROVIDER_CONCURRENCY, "pixazo": 1}
+    gen = make(project, alice)
+    route = respx.post(SUBMIT_URL).respond(202, json={"request_id": "m_1", "status": "QUEUED"})
+    assert slots().acquire("pixazo", "another-call", 30)
+    try:
+        step = pipeline.submit(gen.pk)
+    finally:
+        slots().release("pixazo", "another-call")
+
+    assert not route.called
+    gen.refresh_from_db()
+    assert (gen.state, gen.waiting_for, step.step, step.turn) == (S.QUEUED, "slot", "submit", 1)
+    assert pipeline.submit(gen.pk, 1).step == "poll" and route.call_count == 1  # the slot is free again
