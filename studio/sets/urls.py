@@ -6,6 +6,7 @@ from studio.sets import views
 
 urlpatterns = [
     path("projects/<id:project_id>/compare/", views.set_new, name="set_new"),
+    path("projects/<id:project_id>/compare/estimate/", views.set_estimate, name="set_estimate"),
     path("sets/<id:set_id>/", views.set_detail, name="set_detail"),
     path("sets/<id:set_id>/cards/", views.set_cards_poll, name="set_cards_poll"),
     path("sets/<id:set_id>/pick/<id:generation_id>/", views.set_pick, name="set_pick"),

@@ -20,7 +20,9 @@ from studio.models import Generation, GenerationSet, Role, Track
 from studio.sets import services
 from studio.sets.forms import CompareForm, model_fields_forms
 from studio.sets.grid import grid
+from studio.rules import StartRequest
 from studio.sets.planning import NotPlanned, plan_set
+from studio.spend.views import estimate_response
 
 
 @login_required
@@ -32,11 +34,8 @@ def set_new(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     if request.method == "POST":
         form, own_forms = CompareForm(request.POST, request.FILES), model_fields_forms(request.POST)
         if form.is_valid():
-            chosen = set(form.cleaned_data["models"])
-            models = [model for model in available_models() if model.key in chosen]
-            own = {f.catalog_model.key: f.raw_values() for f in own_forms}
             try:
-                jobs = plan_set(models=models, rows=form.rows, shared=form.shared(), own=own, columns=form.columns)
+                models, jobs = _planned(form, own_forms)
                 generation_set = services.start_set(project=project, user=request.user, models=models, rows=form.rows, jobs=jobs)
             except NotPlanned as exc:
                 problems = exc.messages
@@ -52,6 +51,32 @@ def set_new(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
         "project": project, "form": form, "own_forms": own_forms, "problems": problems, "max_set_jobs": settings.MAX_SET_JOBS,
     }  # fmt: skip
     return render(request, "studio/compare.html", context, status=400 if problems or form.errors else 200)
+
+
+def _planned(form: CompareForm, own_forms) -> tuple[list, list]:
+    """The models picked and one planned job per prompt × model, each checked against its model
+    (NotPlanned: every mistake, by row and column)."""
+    chosen = set(form.cleaned_data["models"])
+    models = [model for model in available_models() if model.key in chosen]
+    own = {f.catalog_model.key: f.raw_values() for f in own_forms}
+    return models, plan_set(models=models, rows=form.rows, shared=form.shared(), own=own, columns=form.columns)
+
+
+@login_required
+@require_POST
+def set_estimate(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
+    """What the set the compare form describes would cost, and what is left of the member's
+    budgets, asked for again (htmx) as the form changes. Nothing starts; POST because the form may
+    carry a CSV file."""
+    membership = get_membership(request.user, project_id, Role.EDITOR)
+    form, own_forms = CompareForm(request.POST, request.FILES), model_fields_forms(request.POST)
+    try:
+        if not form.is_valid():
+            raise NotPlanned([])
+        _, jobs = _planned(form, own_forms)
+    except NotPlanned:
+        return render(request, "spend/estimate_pending.html")
+    return estimate_response(request, membership, [StartRequest(job.model.key, job.params) for job in jobs])
 
 
 @login_required

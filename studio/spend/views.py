@@ -190,17 +190,18 @@ def estimate(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     else:  # half-typed: what can be read of it (a length that is out of range still says something)
         names = {param.name for param in model.spec.params}
         params = {name: value for name, value in request.GET.items() if name in names and value != ""}
-    cost = estimates.estimate([rules.StartRequest(model.key, params)])
+    return estimate_response(request, membership, [rules.StartRequest(model.key, params)])
+
+
+def estimate_response(request, membership, requests: list[rules.StartRequest]) -> HttpResponse:
+    """What these jobs would cost and what is left of each budget that applies to the member:
+    for the generate form here, and for any page that starts several jobs at once (a set)."""
+    cost = estimates.estimate(requests)
     limits = budgets.limits_for(membership.project, membership)
     now = timezone.now()
-    rooms = budgets.headrooms(limits, budgets.standing(project_id, request.user.pk, now), now) if limits.any else []
-    return render(request, "spend/estimate.html", estimate_context(cost, rooms))
-
-
-def estimate_context(cost: estimates.Estimate, rooms: list[budgets.Headroom]) -> dict:
-    """What spend/estimate.html shows: for the generate form here, and for any page that starts
-    several jobs at once (a set), with the rooms of budgets.headrooms for its member."""
-    return {"cost": cost, "rooms": rooms, "too_much": [r for r in rooms if cost.total > r.left]}
+    rooms = budgets.headrooms(limits, budgets.standing(membership.project_id, membership.user_id, now), now) if limits.any else []
+    context = {"cost": cost, "rooms": rooms, "too_much": [r for r in rooms if cost.total > r.left]}
+    return render(request, "spend/estimate.html", context)
 
 
 @login_required

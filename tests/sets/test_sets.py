@@ -138,6 +138,21 @@ def test_bad_input_re_renders_the_form_and_starts_nothing(alice_client, project,
     assert Generation.objects.count() == 0
 
 
+def test_the_compare_form_shows_what_the_whole_set_would_cost_and_starts_nothing(alice_client, project, settings):
+    from decimal import Decimal
+
+    settings.SPEND_MODEL_USD_PRICES = {key: Decimal("0.25") for key in MUSIC_MODELS}
+    asked = {"models": MUSIC_MODELS, "prompts": "Calm piano\nSynthwave\nJungle drums"}
+    html = alice_client.post(f"/projects/{project.pk}/compare/estimate/", asked).content.decode()
+
+    assert f"Estimated cost of these {3 * len(MUSIC_MODELS)} jobs:" in html
+    assert f"<strong>{Decimal('0.25') * 3 * len(MUSIC_MODELS):.2f} USD</strong>" in html
+    half_typed = alice_client.post(f"/projects/{project.pk}/compare/estimate/", {"prompts": "Calm piano"}).content.decode()
+    assert "Pick the models and write the prompts" in half_typed
+    assert not Generation.objects.exists()
+    assert 'hx-post="/projects/%d/compare/estimate/"' % project.pk in alice_client.get(f"/projects/{project.pk}/compare/").content.decode()
+
+
 def test_a_set_holds_at_most_the_set_limit(alice_client, project, settings):
     settings.MAX_SET_JOBS = 5
     response = compare(alice_client, project)  # 3 prompts × 2 models

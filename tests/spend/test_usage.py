@@ -20,7 +20,6 @@ from studio.jobs import pipeline, transitions
 from studio.models import BudgetNotice, Generation, Membership, Role, Track
 from studio.rules import StartRequest
 from studio.spend import budgets, estimates, ledger
-from studio.spend.views import estimate_context
 from tests.conftest import make_user
 
 S = Generation.State
@@ -323,7 +322,7 @@ def test_the_estimate_of_several_jobs_counts_them_together(db, settings):
     settings.SPEND_MODEL_USD_PRICES = {"pixazo-eleven-music": Decimal("0.50")}
     asked = [StartRequest("pixazo-eleven-music"), StartRequest("pixazo-eleven-music"), StartRequest("aimlapi-stable-audio")]
 
-    html = render_to_string("spend/estimate.html", estimate_context(estimates.estimate(asked), []))
+    html = render_to_string("spend/estimate.html", {"cost": estimates.estimate(asked), "rooms": [], "too_much": []})
 
     assert "Estimated cost of these 3 jobs:" in html and "<strong>1.00 USD</strong>" in html
     assert "and 1 job that cannot be priced yet" in html
