@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import expect
 
 from providers.emulator.audio import render
 from studio.audio.waveform import stored_peaks
@@ -119,9 +120,14 @@ def test_clicking_a_waveform_seeks_and_the_played_part_is_shaded(browser, live_s
     play_in_player(page, row)
     page.locator("[data-player='toggle']").click()  # pause
     wave = row.locator(".waveform")
-    box = wave.bounding_box()
-    page.mouse.click(box["x"] + box["width"] * 0.75, box["y"] + box["height"] / 2)
-    page.wait_for_function("Math.abs(document.querySelector('[data-player-audio]').currentTime - 15) < 0.6")
+    # Where the seek lands is read when it lands, and playing stops there: a busy machine may
+    # otherwise play on past the mark before the test looks.
+    player(page, "(window.__seekedTo = null, audio.addEventListener('seeked', () => {"
+                 " window.__seekedTo = audio.currentTime; audio.pause(); }, {once: true}), true)")
+    box = wave.bounding_box()  # the locator's click scrolls the row into view and waits until nothing covers it
+    wave.click(position={"x": box["width"] * 0.75, "y": box["height"] / 2})
+    page.wait_for_function("window.__seekedTo !== null")
+    assert page.evaluate("window.__seekedTo") == pytest.approx(15.0, abs=0.6)
     # Left of the click the bars are drawn in the "played" colour, right of it in the other.
     shaded = wave.evaluate(
         """(wave) => {
@@ -133,8 +139,7 @@ def test_clicking_a_waveform_seeks_and_the_played_part_is_shaded(browser, live_s
         }"""
     )
     assert shaded[0] and shaded[1] and shaded[0] != shaded[1]
-    bar_wave = page.locator("[data-player-wave]")
-    assert bar_wave.get_attribute("aria-valuetext") == "0:15 of 0:20"
+    expect(page.locator("[data-player-wave]")).to_have_attribute("aria-valuetext", "0:15 of 0:20")
 
 
 def test_keyboard_shortcuts_and_none_while_typing(browser, live_server, studio):
