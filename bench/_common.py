@@ -327,6 +327,38 @@ def cpu_seconds(*pids: int) -> float:
     return total / CLOCK_TICKS
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time of the local PostgreSQL server so far: its postmaster with its live backends,
+    and the backends that ended (counted into the postmaster's children's time when reaped)."""
+    for pid in _pids():
+        if _comm(pid) != "postgres":
+            continue
+        try:
+            with open(f"/proc/{pid}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if _comm(int(fields[1])) != "postgres":  # its parent is not PostgreSQL: the postmaster
+            postmaster = pid
+            break
+    else:
+        return 0.0
+    reaped = (int(fields[13]) + int(fields[14])) / CLOCK_TICKS  # cutime, cstime
+    return cpu_seconds(postmaster) + reaped
+
+
+def _pids() -> list[int]:
+    return [int(name) for name in os.listdir("/proc") if name.isdigit()]
+
+
+def _comm(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/comm") as fh:
+            return fh.read().strip()
+    except OSError:
+        return ""
+
+
 def _children(pid: int) -> list[int]:
     kids = []
     try:

@@ -68,8 +68,9 @@
 
   document.addEventListener("htmx:configRequest", (event) => {
     if (event.detail.elt.id !== "card-poller") return;
-    // Each pending card: its id and the version the page shows (none pending: no ids at all).
-    for (const input of document.querySelectorAll("#cards input[name=ids]")) event.detail.parameters.append("ids", input.value);
+    // Each pending card's id and the version the page shows, in one parameter (none pending: no ids at all).
+    const ids = [...document.querySelectorAll("#cards input[name=ids]")].map((input) => input.value);
+    if (ids.length) set(event.detail.parameters, "ids", ids.join(","));
     set(event.detail.parameters, "after", String(Math.max(0, ...cardIds())));
     const library = document.getElementById("library-results");
     if (library && library.dataset.libraryVersion !== undefined) {

@@ -361,6 +361,9 @@ CARD_SOON_MS = env.int("CARD_SOON_MS", default=250)
 # a hidden tab (Page Visibility) looks CARD_HIDDEN_SLOWDOWN times less often.
 CARD_IDLE_REFRESH_MS = env.int("CARD_IDLE_REFRESH_MS", default=12000)
 CARD_HIDDEN_SLOWDOWN = env.int("CARD_HIDDEN_SLOWDOWN", default=4)
+# How long a page's watch token lets its unchanged polls skip the session (studio/jobs/poll_token.py);
+# renewed by the poll that finds it past half its life.
+WATCH_TOKEN_SECONDS = env.int("WATCH_TOKEN_SECONDS", default=120)
 # Jobs one user may have in progress at once (pending at the studio or the provider): a whole
 # set of MAX_SET_JOBS fits.
 MAX_PENDING_PER_USER = env.int("MAX_PENDING_PER_USER", default=200)

@@ -18,11 +18,11 @@ from studio.access import (
 from studio.catalog import available_models, get_model
 from studio.errors import Refused
 from studio.http import MAX_ID, HtmxHttpRequest, parse_id, parse_int
-from studio.jobs import cards, services
+from studio.jobs import cards, poll_token, services
 from studio.jobs.forms import GenerateForm, initial_from_params
 from studio.library.find import find
 from studio.library.services import dismiss_generation
-from studio.models import ROLE_RANK, Generation, Project, Role, Track
+from studio.models import ROLE_RANK, Generation, Membership, Project, Role, Track
 
 
 @login_required
@@ -33,7 +33,9 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     chosen = get_model(request.GET.get("model", "")) or (models[0] if models else None)
     initial, source = _prefill(request, chosen) if chosen else ({}, None)
     form = GenerateForm(catalog_model=chosen, initial=initial) if chosen else None
-    return _project_page(request, membership, form, prefilled_from=source)
+    response = _project_page(request, membership, form, prefilled_from=source)
+    poll_token.give(response, request.user)  # the page's polls need not read the session
+    return response
 
 
 def _project_page(request, membership, form, *, status: int = 200, prefilled_from=None) -> HttpResponse:
@@ -143,7 +145,6 @@ def _form_response(request, project: Project, form) -> HttpResponse:
     return _project_page(request, get_membership(request.user, project.pk), form, status=400)
 
 
-@login_required
 @require_GET
 def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     """One request per interval for the whole page, whoever is generating in the project.
@@ -155,14 +156,59 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     library is sent again as the user sees it). The same few queries for one card or fifty, and
     for any number of tracks or members. The page paces its requests itself (static/cards.js:
     quicker while a card is pending, slower when idle or hidden), and may be asked for one
-    extra look before the next refresh when news is due sooner (see next_look_ms)."""
-    return cards_answer(
-        request,
-        project_id,
-        cards.asked_cards(request),
-        after=parse_int(request.GET.get("after", ""), low=0, high=MAX_ID),
-        shown_library=parse_int(request.GET.get("library", ""), low=0, high=MAX_ID),
-    )
+    extra look before the next refresh when news is due sooner (see next_look_ms).
+
+    Most polls find nothing changed: with a valid watch token (poll_token.py) that answer takes
+    one query and no session; anything else is answered through the session."""
+    asked = cards.asked_cards(request)
+    after = parse_int(request.GET.get("after", ""), low=0, high=MAX_ID)
+    shown_library = parse_int(request.GET.get("library", ""), low=0, high=MAX_ID)
+    user_id, renew = poll_token.read(request)
+    if user_id is not None and not renew:
+        quiet = _nothing_changed(project_id, user_id, asked, after, shown_library)
+        if quiet is not None:
+            return quiet
+    return _cards_poll_signed_in(request, project_id, asked, after, shown_library, token_user=None if renew else user_id)
+
+
+@login_required
+def _cards_poll_signed_in(request, project_id, asked, after, shown_library, *, token_user) -> HttpResponse:
+    response = cards_answer(request, project_id, asked, after=after, shown_library=shown_library)
+    if token_user != request.user.pk:  # none yet, past half its life, or another account's
+        poll_token.give(response, request.user)
+    return response
+
+
+def _nothing_changed(project_id: int, user_id: int, asked: dict[int, str], after, shown_library) -> HttpResponse | None:
+    """The empty answer when nothing the page shows has changed and the token's user is an
+    active member; None when the session must answer."""
+    rows = cards.versions(project_id, user_id, asked, newer_than=after)
+    if rows:
+        library_version = rows[0].library_version
+    else:
+        library_version = (
+            Membership.objects.filter(project_id=project_id, user_id=user_id, user__is_active=True)
+            .values_list("project__library_version", flat=True)
+            .first()
+        )
+        if library_version is None:
+            return None  # not (or no longer) a member: the session's answer says so
+    if shown_library is not None and shown_library != library_version:
+        return None
+    if any(cards.to_send(row, asked) for row in rows):
+        return None
+    response = HttpResponse()
+    response["Cache-Control"] = "private, no-store"
+    return _with_look(response, rows)
+
+
+def _with_look(response: HttpResponse, rows: list) -> HttpResponse:
+    """Ask the page for one extra look before its next refresh when news is due sooner."""
+    pending = [row for row in rows if row.state in Generation.PENDING_STATES]
+    look_in = cards.next_look_ms(pending) if pending else None
+    if look_in is not None:
+        trigger_client_event(response, "cards-look", {"in": look_in})
+    return response
 
 
 def cards_answer(
@@ -190,12 +236,7 @@ def cards_answer(
         project = (membership or get_membership(request.user, project_id)).project
         query = QueryDict(request.GET.get("library_query", "")[:2000])
         context.update(find(query, [project.pk], project=project, can_edit=can_edit), library_version=library_version)
-    response = render(request, "studio/cards_poll.html", context)
-    pending = [row for row in rows if row.state in Generation.PENDING_STATES]
-    look_in = cards.next_look_ms(pending) if pending else None
-    if look_in is not None:
-        trigger_client_event(response, "cards-look", {"in": look_in})
-    return response
+    return _with_look(render(request, "studio/cards_poll.html", context), rows)
 
 
 @login_required

@@ -1,0 +1,123 @@
+"""The watch token: an unchanged poll is answered in one query without the session; anything
+changed, a departed member, a deactivated account, a forged, lapsed or another account's token
+goes through the session, which decides as strictly as before. Signing out deletes it."""
+
+from __future__ import annotations
+
+import time
+from unittest import mock
+
+import pytest
+from django.core import signing
+from django.test import Client
+
+from studio.jobs import poll_token
+from studio.models import Generation, Membership, Role, card_version
+from tests.conftest import make_user
+from tests.jobs.test_live_page import HTMX, card_ids, job
+from tests.library.fixtures import add_member
+
+S = Generation.State
+
+
+def watching(client, project, user) -> tuple[list[Generation], str]:
+    """A page open on the project with two pending cards: their ids and versions, as the page asks."""
+    pending = [job(project, user, provider_status="running") for _ in range(2)]
+    response = client.get(f"/projects/{project.pk}/")
+    assert poll_token.COOKIE in response.cookies  # the page load hands out the token
+    ids = [f"{g.pk}:{card_version(g.updated_at)}" for g in pending]
+    newest = max(g.pk for g in pending)
+    return pending, {"ids": ids, "after": newest}
+
+
+def poll(client, project, params):
+    return client.get(f"/projects/{project.pk}/cards/", params, **HTMX)
+
+
+@pytest.fixture
+def bob_client(project, bob):
+    add_member(project, bob, Role.EDITOR)
+    client = Client()
+    client.force_login(bob)
+    return client
+
+
+def test_an_unchanged_poll_takes_one_query_and_never_reads_the_session(
+    alice_client, project, alice, django_assert_num_queries
+):
+    _, params = watching(alice_client, project, alice)
+    with mock.patch("django.contrib.sessions.backends.db.SessionStore.load", side_effect=AssertionError("session read")):
+        with django_assert_num_queries(1):  # the versions, with the membership and the account's state
+            response = poll(alice_client, project, params)
+    assert response.status_code == 200 and response.content == b""
+    assert response["Cache-Control"] == "private, no-store"
+
+
+def test_a_changed_card_is_sent_through_the_session(alice_client, project, alice):
+    pending, params = watching(alice_client, project, alice)
+    Generation.objects.filter(pk=pending[0].pk).update(state=S.SUCCEEDED)
+    response = poll(alice_client, project, params)
+    assert card_ids(response.content.decode()) == [pending[0].pk]
+
+
+def test_a_removed_member_is_refused_at_the_next_poll(bob_client, project, bob):
+    _, params = watching(bob_client, project, bob)
+    assert poll(bob_client, project, params).status_code == 200
+    Membership.objects.filter(project=project, user=bob).delete()
+    assert poll(bob_client, project, params).status_code == 404
+
+
+def test_a_deactivated_account_is_not_answered_on_the_tokens_word(bob_client, project, bob):
+    _, params = watching(bob_client, project, bob)
+    type(bob).objects.filter(pk=bob.pk).update(is_active=False)
+    response = poll(bob_client, project, params)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]  # the session no longer holds
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "garbage",
+        lambda user: signing.TimestampSigner(salt="another.salt").sign(str(user.pk)),  # forged: not ours
+        lambda user: f"{user.pk}:1kFj2a:{'A' * 43}",  # a made-up signature
+    ],
+)
+def test_a_forged_token_without_a_session_gets_the_sign_in_page(project, alice, token):
+    params = {"ids": [f"{job(project, alice).pk}:0"], "after": 0}
+    client = Client()
+    client.cookies[poll_token.COOKIE] = token(alice) if callable(token) else token
+    response = poll(client, project, params)
+    assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_a_lapsed_token_is_not_honoured_and_a_poll_past_half_its_life_renews_it(alice_client, project, alice, settings):
+    _, params = watching(alice_client, project, alice)
+    settings.WATCH_TOKEN_SECONDS = 100
+    first = alice_client.cookies[poll_token.COOKIE].value
+    with mock.patch("time.time", return_value=time.time() + 60):  # past half its life: renewed
+        response = poll(alice_client, project, params)
+        assert response.status_code == 200 and response.cookies[poll_token.COOKIE].value != first
+    stale = Client()
+    stale.cookies[poll_token.COOKIE] = first
+    with mock.patch("time.time", return_value=time.time() + 101):  # lapsed, and no session here
+        assert poll(stale, project, params).status_code == 302
+
+
+def test_another_accounts_token_never_answers_for_this_session(project, alice):
+    """Bob's token in a browser now signed in as Carol (not a member): the session decides, 404."""
+    bob, carol = make_user("bob"), make_user("carol")
+    add_member(project, bob, Role.VIEWER)
+    bobs = Client()
+    bobs.force_login(bob)
+    _, params = watching(bobs, project, alice)
+    carols = Client()
+    carols.force_login(carol)
+    carols.cookies[poll_token.COOKIE] = bobs.cookies[poll_token.COOKIE].value
+    Generation.objects.filter(project=project).update(state=S.SUCCEEDED)  # something to send
+    assert poll(carols, project, params).status_code == 404
+
+
+def test_signing_out_deletes_the_token(alice_client, project, alice):
+    watching(alice_client, project, alice)
+    response = alice_client.post("/accounts/logout/")
+    assert response.cookies[poll_token.COOKIE].value == "" and response.cookies[poll_token.COOKIE]["path"] == "/projects/"
