@@ -364,6 +364,14 @@ CARD_HIDDEN_SLOWDOWN = env.int("CARD_HIDDEN_SLOWDOWN", default=4)
 # How long a page's watch token lets its unchanged polls skip the session (studio/jobs/poll_token.py);
 # renewed by the poll that finds it past half its life.
 WATCH_TOKEN_SECONDS = env.int("WATCH_TOKEN_SECONDS", default=120)
+# Each web process keeps cards it rendered for polls, per card version, a few seconds (studio/jobs/card_html.py).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "cards": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cards", "TIMEOUT": 10,
+        "OPTIONS": {"MAX_ENTRIES": 5000},
+    },
+}  # fmt: skip
 # Jobs one user may have in progress at once (pending at the studio or the provider): a whole
 # set of MAX_SET_JOBS fits.
 MAX_PENDING_PER_USER = env.int("MAX_PENDING_PER_USER", default=200)

@@ -53,6 +53,14 @@ def fresh_poll_timing():
 
 
 @pytest.fixture(autouse=True)
+def fresh_card_html():
+    """Cards rendered in one test must not answer the next one's polls."""
+    from django.core.cache import caches
+
+    caches["cards"].clear()
+
+
+@pytest.fixture(autouse=True)
 def fresh_estimates():
     """Costs learnt in one test must not price the next one's jobs."""
     from studio.spend import estimates

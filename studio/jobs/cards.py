@@ -431,13 +431,14 @@ def asked_cards(request: HttpRequest, *, limit: int = RECENT_CARDS) -> dict[int,
 
 
 VersionRow = namedtuple(
-    "VersionRow", "pk state provider_status updated_at next_check_at has_tracks role library_version archived_at"
+    "VersionRow",
+    "pk state provider_status updated_at next_check_at created_by_id has_tracks role library_version archived_at",
 )
 
 # The versions query on PostgreSQL, written once: polls are the studio's most frequent request, and
 # building this query through the ORM cost more than the database took to answer it.
 _VERSIONS_SQL = """
-SELECT g.id, g.state, g.provider_status, g.updated_at, g.next_check_at,
+SELECT g.id, g.state, g.provider_status, g.updated_at, g.next_check_at, g.created_by_id,
        EXISTS (SELECT 1 FROM studio_track t WHERE t.generation_id = g.id),
        m.role, p.library_version, p.archived_at
 FROM studio_generation g

@@ -18,7 +18,7 @@ from studio.access import (
 from studio.catalog import available_models, get_model
 from studio.errors import Refused
 from studio.http import MAX_ID, HtmxHttpRequest, parse_id, parse_int
-from studio.jobs import cards, poll_token, services
+from studio.jobs import card_html, cards, poll_token, services
 from studio.jobs.forms import GenerateForm, initial_from_params
 from studio.library.find import find
 from studio.library.services import dismiss_generation
@@ -164,25 +164,30 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     after = parse_int(request.GET.get("after", ""), low=0, high=MAX_ID)
     shown_library = parse_int(request.GET.get("library", ""), low=0, high=MAX_ID)
     user_id, renew = poll_token.read(request)
+    rows = None
     if user_id is not None and not renew:
-        quiet = _nothing_changed(project_id, user_id, asked, after, shown_library)
+        rows = cards.versions(project_id, user_id, asked, newer_than=after)
+        quiet = _nothing_changed(project_id, user_id, rows, asked, shown_library)
         if quiet is not None:
             return quiet
-    return _cards_poll_signed_in(request, project_id, asked, after, shown_library, token_user=None if renew else user_id)
+    return _cards_poll_signed_in(
+        request, project_id, asked, after, shown_library, token_user=None if renew else user_id, rows=rows
+    )
 
 
 @login_required
-def _cards_poll_signed_in(request, project_id, asked, after, shown_library, *, token_user) -> HttpResponse:
-    response = cards_answer(request, project_id, asked, after=after, shown_library=shown_library)
+def _cards_poll_signed_in(request, project_id, asked, after, shown_library, *, token_user, rows) -> HttpResponse:
     if token_user != request.user.pk:  # none yet, past half its life, or another account's
+        rows = None  # read again, for the session's user
+    response = cards_answer(request, project_id, asked, after=after, shown_library=shown_library, rows=rows)
+    if token_user != request.user.pk:
         poll_token.give(response, request.user)
     return response
 
 
-def _nothing_changed(project_id: int, user_id: int, asked: dict[int, str], after, shown_library) -> HttpResponse | None:
+def _nothing_changed(project_id: int, user_id: int, rows: list, asked: dict[int, str], shown_library) -> HttpResponse | None:
     """The empty answer when nothing the page shows has changed and the token's user is an
     active member; None when the session must answer."""
-    rows = cards.versions(project_id, user_id, asked, newer_than=after)
     if rows:
         library_version = rows[0].library_version
     else:
@@ -213,12 +218,13 @@ def _with_look(response: HttpResponse, rows: list) -> HttpResponse:
 
 def cards_answer(
     request, project_id: int, asked: dict[int, str], *, after: int | None = None, shown_library: int | None = None,
-    in_set: bool = False,
+    in_set: bool = False, rows: list | None = None,
 ) -> HttpResponse:  # fmt: skip
     """The changed cards among those asked (and, with `after`, the cards made since), out of band;
     the library again when `shown_library` is not its version. `in_set`: the cards are shown in
     their set's grid (no buttons there: the set has its own actions)."""
-    rows = cards.versions(project_id, request.user, asked, newer_than=after)
+    if rows is None:  # (the poll may have read them for this user already)
+        rows = cards.versions(project_id, request.user, asked, newer_than=after)
     # The user's role and the project's library version ride on the rows (an outsider's match none);
     # with no row to carry them, the membership says them, or answers 404.
     membership = None if rows else get_membership(request.user, project_id)
@@ -227,11 +233,11 @@ def cards_answer(
         else (membership.role, membership.project.library_version, membership.project.archived_at)
     )  # fmt: skip
     can_edit = ROLE_RANK[role] >= ROLE_RANK[Role.EDITOR]
-    changed, new = cards.changed_cards(project_id, rows, asked)
-    context = {
-        "cards": changed, "new_cards": new, "can_generate": not in_set and can_edit and archived_at is None,
-        "is_owner": role == Role.OWNER, "in_set": in_set,
-    }  # fmt: skip
+    in_place, on_top = card_html.changed_and_new(
+        request, project_id, request.user.pk, rows, asked, can_generate=not in_set and can_edit and archived_at is None,
+        is_owner=role == Role.OWNER, in_set=in_set,
+    )  # fmt: skip
+    context = {"changed_cards": in_place, "new_cards": on_top}
     if shown_library is not None and shown_library != library_version:
         project = (membership or get_membership(request.user, project_id)).project
         query = QueryDict(request.GET.get("library_query", "")[:2000])

@@ -4,6 +4,7 @@ goes through the session, which decides as strictly as before. Signing out delet
 
 from __future__ import annotations
 
+import re
 import time
 from unittest import mock
 
@@ -121,3 +122,35 @@ def test_signing_out_deletes_the_token(alice_client, project, alice):
     watching(alice_client, project, alice)
     response = alice_client.post("/accounts/logout/")
     assert response.cookies[poll_token.COOKIE].value == "" and response.cookies[poll_token.COOKIE]["path"] == "/projects/"
+
+
+def test_a_changed_card_is_rendered_once_per_version_yet_each_viewer_gets_their_own_tokens_and_buttons(
+    project, alice, bob, django_assert_num_queries
+):
+    """Alice (owner) and Bob (viewer) watch the same card change: it is rendered for each kind of
+    viewer once, the second owner's poll reads no card rows, and every answer carries the form
+    token of its own session, which the studio then accepts."""
+    add_member(project, bob, Role.VIEWER)
+    running = job(project, alice, provider_status="running")
+    clients = {}
+    for user in (alice, bob, alice):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(user)
+        client.get(f"/projects/{project.pk}/")
+        clients.setdefault(user.username, []).append(client)
+    Generation.objects.filter(pk=running.pk).update(progress=40)  # a new version of the card
+    params = {"ids": f"{running.pk}:0", "after": running.pk}
+
+    first = poll(clients["alice"][0], project, params).content.decode()
+    # the versions (on the token's word, then reused), the session, the user; the card itself is kept: no card rows read
+    with django_assert_num_queries(3):
+        second = poll(clients["alice"][1], project, params).content.decode()
+    viewer = poll(clients["bob"][0], project, params).content.decode()
+
+    assert "40%" in first and "40%" in second and "40%" in viewer
+    assert "data-mine" in first and "data-mine" not in viewer
+    assert "Cancel" in first and "Cancel" not in viewer  # a viewer's card has no buttons
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', second).group(1)
+    assert token != re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', first).group(1)
+    cancelled = clients["alice"][1].post(f"/generations/{running.pk}/cancel/", {"csrfmiddlewaretoken": token}, **HTMX)
+    assert cancelled.status_code == 200
