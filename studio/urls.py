@@ -1,11 +1,10 @@
 """Every page, grouped by the part of the studio that serves it."""
 
 from django.contrib import admin
-from django.contrib.auth.views import LoginView, LogoutView
+from django.contrib.auth.views import LoginView
 from django.urls import include, path, register_converter
 
 from studio.http import IdConverter
-from studio.jobs.poll_token import forgetting
 from studio.ops import health
 from studio.teams import password_reset
 from studio.teams import views as teams
@@ -20,7 +19,6 @@ urlpatterns = [
     path("accounts/signup/", teams.signup, name="signup"),
     path("accounts/password_reset/", password_reset.password_reset, name="password_reset"),  # before auth's own
     path("accounts/login/", LoginView.as_view(authentication_form=SignInForm), name="login"),  # before auth's own
-    path("accounts/logout/", forgetting(LogoutView.as_view()), name="logout"),  # before auth's own
     path("accounts/", include("django.contrib.auth.urls")),
     path("admin/", admin.site.urls),
     path("", include("studio.teams.urls")),

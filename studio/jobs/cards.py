@@ -432,7 +432,8 @@ def asked_cards(request: HttpRequest, *, limit: int = RECENT_CARDS) -> dict[int,
 
 VersionRow = namedtuple(
     "VersionRow",
-    "pk state provider_status updated_at next_check_at created_by_id has_tracks role library_version archived_at",
+    "pk state provider_status updated_at next_check_at created_by_id has_tracks role library_version archived_at"
+    " password_hash",  # the viewer's, which a watch token is checked against (poll_token.py)
 )
 
 # The versions query on PostgreSQL, written once: polls are the studio's most frequent request, and
@@ -440,7 +441,7 @@ VersionRow = namedtuple(
 _VERSIONS_SQL = """
 SELECT g.id, g.state, g.provider_status, g.updated_at, g.next_check_at, g.created_by_id,
        EXISTS (SELECT 1 FROM studio_track t WHERE t.generation_id = g.id),
-       m.role, p.library_version, p.archived_at
+       m.role, p.library_version, p.archived_at, u.password
 FROM studio_generation g
 JOIN studio_project p ON p.id = g.project_id
 JOIN studio_membership m ON m.project_id = g.project_id AND m.user_id = %(user)s
@@ -480,6 +481,7 @@ def versions(project_id: int, user, asked: dict[int, str], *, newer_than: int | 
             role=F("project__memberships__role"),
             library_version=F("project__library_version"),
             archived_at=F("project__archived_at"),
+            password_hash=F("project__memberships__user__password"),
         )
         .order_by("-pk")[:limit]
         .values_list(*VersionRow._fields)

@@ -1,62 +1,79 @@
-"""The watch token: lets a project page's unchanged polls skip the session.
+"""The watch token: lets a project page's polls skip the session.
 
-A page polls every 1.5 s while a card is pending; most answers say "nothing changed". Reading the
-session row and the user row for each of them cost more than the answer. The project page (and
-any poll answered through the session) sets a short-lived cookie holding the user's id, signed
-with the secret key and dated. A poll carrying a valid one is answered without the session when
-nothing changed: membership (and the account being active) is still checked on every poll, in
-the same query that reads the cards' versions, so a removed member is refused at once. Anything
-that has changed goes through the session as before, so nothing is ever shown on the token's
-word alone. Signing out deletes the cookie; otherwise it lapses after WATCH_TOKEN_SECONDS.
+A page polls every 1.5 s while a card is pending. Reading the session row and the user row for
+each poll cost about a third of a poll that sends changed cards, and most of one that finds
+nothing changed. The project page (and any poll answered through the session) sets a
+short-lived cookie naming the user, signed with the secret key and dated, and bound both to the
+session cookie it was given beside (signing in or out changes that cookie, and the token no
+longer counts) and to the account's password (as Django binds a session). A poll carrying a
+valid one is answered without reading the session; who may see what is checked on every poll
+all the same, in the query that reads the cards' versions: the membership (a removed member is
+refused at once), the account being active, and the password unchanged since the token was given.
+
+What the token does not see is a session ended on the server alone (expired, or deleted by an
+administrator): it lapses WATCH_TOKEN_SECONDS after it was given. A library change is answered
+through the session (sent again as the user searched it).
 """
 
 from __future__ import annotations
 
-import functools
 import time
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.core import signing
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 COOKIE = "studio_watch"
 PATH = "/projects/"  # only the project pages' polls read it
 _SALT = "studio.jobs.poll_token"
 
 
-def read(request) -> tuple[int | None, bool]:
-    """The user id a request's token vouches for (None: no valid token), and whether the token
-    is due for renewal (past half its life, or missing)."""
+@dataclass(frozen=True)
+class Token:
+    user_id: int
+    account: str  # a digest of the account's password hash when the token was given
+    renew: bool  # past half its life: the next poll goes through the session, which renews it
+
+    def vouches_for(self, password_hash: str) -> bool:
+        """Whether the account's password is still the one the token was given under."""
+        return constant_time_compare(self.account, _account_digest(password_hash))
+
+
+def _account_digest(password_hash: str) -> str:
+    return salted_hmac(_SALT, password_hash, algorithm="sha256").hexdigest()[:20]
+
+
+def _session_digest(session_key: str) -> str:
+    return salted_hmac(_SALT + ".session", session_key or "", algorithm="sha256").hexdigest()[:20]
+
+
+def read(request) -> Token | None:
+    """The request's token, if it is ours and not lapsed."""
     value = request.COOKIES.get(COOKIE)
     if not value:
-        return None, True
+        return None
     try:
         # A plain signer checks the signature and leaves the date to read (TimestampSigner signs the same way).
-        user_id, stamp = signing.Signer(salt=_SALT).unsign(value).rsplit(":", 1)
+        named, stamp = signing.Signer(salt=_SALT).unsign(value).rsplit(":", 1)
         age = time.time() - signing.b62_decode(stamp)
+        user_id, account, session = named.split(".")
     except (signing.BadSignature, ValueError):
-        return None, True
+        return None
     lifetime = settings.WATCH_TOKEN_SECONDS
     if not (-5 <= age <= lifetime and user_id.isascii() and user_id.isdigit()):
-        return None, True
-    return int(user_id), age > lifetime / 2
+        return None
+    if not constant_time_compare(session, _session_digest(request.COOKIES.get(settings.SESSION_COOKIE_NAME, ""))):
+        return None  # given beside another session: someone signed in or out since
+    return Token(int(user_id), account, renew=age > lifetime / 2)
 
 
-def give(response, user) -> None:
-    """Set a fresh token for `user` (signed in) on the response."""
+def give(response, request) -> None:
+    """Set a fresh token for the request's user (signed in) and session on the response."""
+    user = request.user
+    named = f"{user.pk}.{_account_digest(user.password)}.{_session_digest(request.session.session_key)}"
+    value = signing.TimestampSigner(salt=_SALT).sign(named)
     response.set_cookie(
-        COOKIE, signing.TimestampSigner(salt=_SALT).sign(str(user.pk)), max_age=settings.WATCH_TOKEN_SECONDS, path=PATH,
-        secure=settings.SESSION_COOKIE_SECURE, httponly=True, samesite="Lax",
+        COOKIE, value, max_age=settings.WATCH_TOKEN_SECONDS, path=PATH, secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True, samesite="Lax",
     )  # fmt: skip
-
-
-def forgetting(view):
-    """`view` (signing out), deleting the token in the same answer: the browser's other tabs stop
-    skipping the session at once."""
-
-    @functools.wraps(view)
-    def signing_out(request, *args, **kwargs):
-        response = view(request, *args, **kwargs)
-        response.delete_cookie(COOKIE, path=PATH, samesite="Lax")
-        return response
-
-    return signing_out

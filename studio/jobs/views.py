@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -34,7 +35,7 @@ def project_detail(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     initial, source = _prefill(request, chosen) if chosen else ({}, None)
     form = GenerateForm(catalog_model=chosen, initial=initial) if chosen else None
     response = _project_page(request, membership, form, prefilled_from=source)
-    poll_token.give(response, request.user)  # the page's polls need not read the session
+    poll_token.give(response, request)  # the page's polls need not read the session
     return response
 
 
@@ -158,51 +159,54 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     quicker while a card is pending, slower when idle or hidden), and may be asked for one
     extra look before the next refresh when news is due sooner (see next_look_ms).
 
-    Most polls find nothing changed: with a valid watch token (poll_token.py) that answer takes
-    one query and no session; anything else is answered through the session."""
+    With a valid watch token (poll_token.py) the poll is answered without the session: one
+    query when nothing changed."""
     asked = cards.asked_cards(request)
     after = parse_int(request.GET.get("after", ""), low=0, high=MAX_ID)
     shown_library = parse_int(request.GET.get("library", ""), low=0, high=MAX_ID)
-    user_id, renew = poll_token.read(request)
-    rows = None
-    if user_id is not None and not renew:
-        rows = cards.versions(project_id, user_id, asked, newer_than=after)
-        quiet = _nothing_changed(project_id, user_id, rows, asked, shown_library)
-        if quiet is not None:
-            return quiet
-    return _cards_poll_signed_in(
-        request, project_id, asked, after, shown_library, token_user=None if renew else user_id, rows=rows
-    )
+    token = poll_token.read(request)
+    if token is not None and not token.renew:
+        answer = _answer_on_token(request, project_id, token, asked, after, shown_library)
+        if answer is not None:
+            return answer
+    return _cards_poll_signed_in(request, project_id, asked, after, shown_library, token=token)
 
 
 @login_required
-def _cards_poll_signed_in(request, project_id, asked, after, shown_library, *, token_user, rows) -> HttpResponse:
-    if token_user != request.user.pk:  # none yet, past half its life, or another account's
-        rows = None  # read again, for the session's user
-    response = cards_answer(request, project_id, asked, after=after, shown_library=shown_library, rows=rows)
-    if token_user != request.user.pk:
-        poll_token.give(response, request.user)
+def _cards_poll_signed_in(request, project_id, asked, after, shown_library, *, token) -> HttpResponse:
+    response = cards_answer(request, project_id, asked, after=after, shown_library=shown_library)
+    if token is None or token.renew or token.user_id != request.user.pk:
+        poll_token.give(response, request)
     return response
 
 
-def _nothing_changed(project_id: int, user_id: int, rows: list, asked: dict[int, str], shown_library) -> HttpResponse | None:
-    """The empty answer when nothing the page shows has changed and the token's user is an
-    active member; None when the session must answer."""
+def _answer_on_token(request, project_id: int, token, asked: dict[int, str], after, shown_library) -> HttpResponse | None:
+    """The answer on the token's word, its user checked in the same query (an active member
+    whose password is the token's); None when the session must answer: no such member, or the
+    library changed (sent again as the user searched it, through the session)."""
+    rows = cards.versions(project_id, token.user_id, asked, newer_than=after)
     if rows:
-        library_version = rows[0].library_version
+        library_version, password_hash = rows[0].library_version, rows[0].password_hash
     else:
-        library_version = (
-            Membership.objects.filter(project_id=project_id, user_id=user_id, user__is_active=True)
-            .values_list("project__library_version", flat=True)
+        found = (
+            Membership.objects.filter(project_id=project_id, user_id=token.user_id, user__is_active=True)
+            .values_list("project__library_version", "user__password")
             .first()
         )
-        if library_version is None:
+        if found is None:
             return None  # not (or no longer) a member: the session's answer says so
-    if shown_library is not None and shown_library != library_version:
+        library_version, password_hash = found
+    if not token.vouches_for(password_hash) or (shown_library is not None and shown_library != library_version):
         return None
-    if any(cards.to_send(row, asked) for row in rows):
-        return None
-    response = HttpResponse()
+    if not rows or not any(cards.to_send(row, asked) for row in rows):
+        response = HttpResponse()
+    else:
+        role, archived_at = rows[0].role, rows[0].archived_at
+        in_place, on_top = card_html.changed_and_new(
+            request, project_id, token.user_id, rows, asked, is_owner=role == Role.OWNER,
+            can_generate=ROLE_RANK[role] >= ROLE_RANK[Role.EDITOR] and archived_at is None, in_set=False,
+        )  # fmt: skip
+        response = HttpResponse(render_to_string("studio/cards_poll.html", {"changed_cards": in_place, "new_cards": on_top}))
     response["Cache-Control"] = "private, no-store"
     return _with_look(response, rows)
 
@@ -218,13 +222,12 @@ def _with_look(response: HttpResponse, rows: list) -> HttpResponse:
 
 def cards_answer(
     request, project_id: int, asked: dict[int, str], *, after: int | None = None, shown_library: int | None = None,
-    in_set: bool = False, rows: list | None = None,
+    in_set: bool = False,
 ) -> HttpResponse:  # fmt: skip
     """The changed cards among those asked (and, with `after`, the cards made since), out of band;
     the library again when `shown_library` is not its version. `in_set`: the cards are shown in
     their set's grid (no buttons there: the set has its own actions)."""
-    if rows is None:  # (the poll may have read them for this user already)
-        rows = cards.versions(project_id, request.user, asked, newer_than=after)
+    rows = cards.versions(project_id, request.user, asked, newer_than=after)
     # The user's role and the project's library version ride on the rows (an outsider's match none);
     # with no row to carry them, the membership says them, or answers 404.
     membership = None if rows else get_membership(request.user, project_id)
