@@ -72,6 +72,8 @@
     const ids = [...document.querySelectorAll("#cards input[name=ids]")].map((input) => input.value);
     if (ids.length) set(event.detail.parameters, "ids", ids.join(","));
     set(event.detail.parameters, "after", String(Math.max(0, ...cardIds())));
+    const more = document.getElementById("more-pending");
+    if (more) set(event.detail.parameters, "more", more.dataset.count || "0");
     const library = document.getElementById("library-results");
     if (library && library.dataset.libraryVersion !== undefined) {
       set(event.detail.parameters, "library", library.dataset.libraryVersion);

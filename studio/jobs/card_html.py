@@ -58,3 +58,18 @@ def changed_and_new(request, project_id: int, user_id: int, rows: list, asked: d
     in_place = "".join(html[row.pk] for row in to_send if row.pk in asked and row.pk in html)
     on_top = "".join(html[row.pk] for row in to_send if row.pk not in asked and row.pk in html)  # rows come newest first
     return mark_safe(in_place), mark_safe(on_top)
+
+
+def joining(request, project_id: int, user_id: int, ids: list[int], *, can_generate: bool, is_owner: bool) -> SafeString:
+    """The HTML of pending cards coming into a page's view from the backlog (cards.backlog), newest
+    first: rendered as they are now (a page asks for each only once)."""
+    if not ids:
+        return mark_safe("")
+    viewer, token = SimpleNamespace(pk=user_id), get_token(request)
+    generations = cards.with_tracks(cards.cards_in(project_id).filter(pk__in=ids))
+    return mark_safe("".join(
+        render_to_string("studio/project.html#card", {
+            "card": card, "can_generate": can_generate, "is_owner": is_owner, "user": viewer, "csrf_token": token,
+        })
+        for card in generations
+    ))  # fmt: skip

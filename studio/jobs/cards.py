@@ -15,7 +15,8 @@ from functools import cached_property
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Window
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -382,6 +383,7 @@ class CardPage:
 
     cards: list[Card]
     older_than: int | None = None  # the id of the last card of the page, when older ones exist
+    more_pending: int = 0  # pending cards past the RECENT_CARDS the page follows: counted, not shown
 
 
 def page_cards(project_id: int) -> CardPage:
@@ -390,10 +392,12 @@ def page_cards(project_id: int) -> CardPage:
     more = len(generations) > PAGE_CARDS
     generations = generations[:PAGE_CARDS]
     shown = {g.pk for g in generations}
-    older_pending = [pk for pk in pending_ids(project_id) if pk not in shown]
+    followed, total = pending_ids(project_id)
+    older_pending = [pk for pk in followed if pk not in shown]
     if older_pending:
         generations += cards_in(project_id).filter(pk__in=older_pending)
-    return CardPage(with_tracks(generations), generations[PAGE_CARDS - 1].pk if more else None)
+    older_than = generations[PAGE_CARDS - 1].pk if more else None
+    return CardPage(with_tracks(generations), older_than, more_pending=total - len(followed))
 
 
 def older_cards(project_id: int, before: Generation) -> CardPage:
@@ -407,15 +411,42 @@ def older_cards(project_id: int, before: Generation) -> CardPage:
     return CardPage(with_tracks(generations), generations[-1].pk if more else None)
 
 
-def pending_ids(project_id: int) -> list[int]:
-    return list(
-        Generation.objects.filter(project_id=project_id, state__in=Generation.PENDING_STATES).values_list(
-            "pk", flat=True
-        )[:RECENT_CARDS]
+def pending_ids(project_id: int) -> tuple[list[int], int]:
+    """The newest RECENT_CARDS pending cards' ids, and how many are pending in all (one query)."""
+    rows = list(
+        Generation.objects.filter(project_id=project_id, state__in=Generation.PENDING_STATES)
+        .annotate(total=Window(Count("pk")))
+        .order_by("-pk")
+        .values_list("pk", "total")[:RECENT_CARDS]
     )
+    return [pk for pk, _ in rows], (rows[0][1] if rows else 0)
 
 
-def asked_cards(request: HttpRequest, *, limit: int = RECENT_CARDS) -> dict[int, str]:
+@dataclass
+class Backlog:
+    """Pending cards a page does not follow: the oldest ones, when more than RECENT_CARDS are
+    pending. As followed ones finish, the next come into view (`joining`); the rest are counted."""
+
+    joining: list[int]
+    more: int
+
+
+def backlog(project_id: int, rows: list, asked: dict[int, str], *, after: int | None, pending_total: int) -> Backlog:
+    """What a poll adds below the page's cards: the pending cards it does not follow yet, up to
+    RECENT_CARDS followed in all (one query, only when some are due to join), and the count of
+    the rest. `rows` are the poll's versions: the asked cards and the new ones."""
+    followed = sum(1 for row in rows if row.state in Generation.PENDING_STATES)
+    room = RECENT_CARDS - followed
+    joining = []
+    if room > 0 and pending_total > followed:
+        hidden = Generation.objects.filter(project_id=project_id, state__in=Generation.PENDING_STATES)
+        if after is not None:
+            hidden = hidden.filter(pk__lte=after)
+        joining = list(hidden.exclude(pk__in=[row.pk for row in rows]).order_by("-pk").values_list("pk", flat=True)[:room])
+    return Backlog(joining, max(0, pending_total - followed - len(joining)))
+
+
+def asked_cards(request: HttpRequest, *, limit: int = 2 * RECENT_CARDS) -> dict[int, str]:
     """The page's pending cards: id → the version it shows ("<id>" alone: always re-rendered).
     The page sends them as one comma-separated `ids` (one parameter to decode, not fifty); a
     repeated `ids` is read too."""
@@ -430,10 +461,17 @@ def asked_cards(request: HttpRequest, *, limit: int = RECENT_CARDS) -> dict[int,
     return asked
 
 
+def pending_count(project_id: int) -> Coalesce:
+    """How many of the project's cards are pending, as a subquery (read alongside other rows)."""
+    pending = Generation.objects.filter(project_id=project_id, state__in=Generation.PENDING_STATES)
+    return Coalesce(Subquery(pending.order_by().values("project_id").annotate(n=Count("pk")).values("n")[:1]), 0)
+
+
 VersionRow = namedtuple(
     "VersionRow",
     "pk state provider_status updated_at next_check_at created_by_id has_tracks role library_version archived_at"
-    " password_hash",  # the viewer's, which a watch token is checked against (poll_token.py)
+    " password_hash"  # the viewer's, which a watch token is checked against (poll_token.py)
+    " pending_total",  # the project's pending cards, all of them (see backlog)
 )
 
 # The versions query on PostgreSQL, written once: polls are the studio's most frequent request, and
@@ -441,7 +479,8 @@ VersionRow = namedtuple(
 _VERSIONS_SQL = """
 SELECT g.id, g.state, g.provider_status, g.updated_at, g.next_check_at, g.created_by_id,
        EXISTS (SELECT 1 FROM studio_track t WHERE t.generation_id = g.id),
-       m.role, p.library_version, p.archived_at, u.password
+       m.role, p.library_version, p.archived_at, u.password,
+       (SELECT COUNT(*) FROM studio_generation q WHERE q.project_id = %(project)s AND q.state = ANY(%(pending)s))
 FROM studio_generation g
 JOIN studio_project p ON p.id = g.project_id
 JOIN studio_membership m ON m.project_id = g.project_id AND m.user_id = %(user)s
@@ -466,7 +505,10 @@ def versions(project_id: int, user, asked: dict[int, str], *, newer_than: int | 
     limit = RECENT_CARDS + len(asked)
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
-            params = {"user": user_id, "project": project_id, "asked": list(asked), "after": newer_than, "limit": limit}
+            params = {
+                "user": user_id, "project": project_id, "asked": list(asked), "after": newer_than, "limit": limit,
+                "pending": list(Generation.PENDING_STATES),
+            }  # fmt: skip
             cursor.execute(_VERSIONS_SQL, params)
             return [VersionRow._make(row) for row in cursor.fetchall()]
     wanted = Q(pk__in=asked)
@@ -482,6 +524,7 @@ def versions(project_id: int, user, asked: dict[int, str], *, newer_than: int | 
             library_version=F("project__library_version"),
             archived_at=F("project__archived_at"),
             password_hash=F("project__memberships__user__password"),
+            pending_total=pending_count(project_id),
         )
         .order_by("-pk")[:limit]
         .values_list(*VersionRow._fields)

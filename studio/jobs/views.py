@@ -1,11 +1,15 @@
 """The project page and its jobs: the generate form, the cards and their one poll, and the card
 actions (cancel, retry, resubmit)."""
 
+from dataclasses import dataclass
+from types import SimpleNamespace
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
+from django.db.models import F
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
@@ -79,6 +83,7 @@ def _cards_context(membership, page: cards.CardPage) -> dict:
         "project": project,
         "cards": page.cards,
         "older_than": page.older_than,
+        "more_pending": page.more_pending,
         "can_generate": membership.allows(Role.EDITOR) and project.archived_at is None,
         "is_owner": membership.role == Role.OWNER,
         "membership": membership,
@@ -162,53 +167,84 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     With a valid watch token (poll_token.py) the poll is answered without the session: one
     query when nothing changed."""
     asked = cards.asked_cards(request)
-    after = parse_int(request.GET.get("after", ""), low=0, high=MAX_ID)
-    shown_library = parse_int(request.GET.get("library", ""), low=0, high=MAX_ID)
+    shown = Shown(
+        after=parse_int(request.GET.get("after", ""), low=0, high=MAX_ID),
+        library=parse_int(request.GET.get("library", ""), low=0, high=MAX_ID),
+        more_pending=parse_int(request.GET.get("more", ""), low=0, high=MAX_ID) or 0,
+    )
     token = poll_token.read(request)
     if token is not None and not token.renew:
-        answer = _answer_on_token(request, project_id, token, asked, after, shown_library)
+        answer = _answer_on_token(request, project_id, token, asked, shown)
         if answer is not None:
             return answer
-    return _cards_poll_signed_in(request, project_id, asked, after, shown_library, token=token)
+    return _cards_poll_signed_in(request, project_id, asked, shown, token=token)
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a polling page shows besides its pending cards' versions: its newest card, its
+    library's version and how many pending cards it counts below its cards."""
+
+    after: int | None = None
+    library: int | None = None
+    more_pending: int = 0
 
 
 @login_required
-def _cards_poll_signed_in(request, project_id, asked, after, shown_library, *, token) -> HttpResponse:
-    response = cards_answer(request, project_id, asked, after=after, shown_library=shown_library)
+def _cards_poll_signed_in(request, project_id, asked, shown: Shown, *, token) -> HttpResponse:
+    response = cards_answer(request, project_id, asked, shown=shown)
     if token is None or token.renew or token.user_id != request.user.pk:
         poll_token.give(response, request)
     return response
 
 
-def _answer_on_token(request, project_id: int, token, asked: dict[int, str], after, shown_library) -> HttpResponse | None:
+def _answer_on_token(request, project_id: int, token, asked: dict[int, str], shown: Shown) -> HttpResponse | None:
     """The answer on the token's word, its user checked in the same query (an active member
     whose password is the token's); None when the session must answer: no such member, or the
     library changed (sent again as the user searched it, through the session)."""
-    rows = cards.versions(project_id, token.user_id, asked, newer_than=after)
+    rows = cards.versions(project_id, token.user_id, asked, newer_than=shown.after)
     if rows:
-        library_version, password_hash = rows[0].library_version, rows[0].password_hash
+        facts = rows[0]
     else:
-        found = (
+        facts = (
             Membership.objects.filter(project_id=project_id, user_id=token.user_id, user__is_active=True)
-            .values_list("project__library_version", "user__password")
+            .annotate(pending_total=cards.pending_count(project_id))
+            .values("role", "pending_total", password_hash=F("user__password"),
+                    library_version=F("project__library_version"), archived_at=F("project__archived_at"))
             .first()
-        )
-        if found is None:
-            return None  # not (or no longer) a member: the session's answer says so
-        library_version, password_hash = found
-    if not token.vouches_for(password_hash) or (shown_library is not None and shown_library != library_version):
-        return None
-    if not rows or not any(cards.to_send(row, asked) for row in rows):
-        response = HttpResponse()
-    else:
-        role, archived_at = rows[0].role, rows[0].archived_at
-        in_place, on_top = card_html.changed_and_new(
-            request, project_id, token.user_id, rows, asked, is_owner=role == Role.OWNER,
-            can_generate=ROLE_RANK[role] >= ROLE_RANK[Role.EDITOR] and archived_at is None, in_set=False,
         )  # fmt: skip
-        response = HttpResponse(render_to_string("studio/cards_poll.html", {"changed_cards": in_place, "new_cards": on_top}))
+        if facts is None:
+            return None  # not (or no longer) a member: the session's answer says so
+        facts = SimpleNamespace(**facts)
+    if not token.vouches_for(facts.password_hash) or (shown.library is not None and shown.library != facts.library_version):
+        return None
+    context = _news(request, project_id, token.user_id, rows, asked, shown, facts)
+    response = HttpResponse(render_to_string("studio/cards_poll.html", context) if context else b"")
     response["Cache-Control"] = "private, no-store"
     return _with_look(response, rows)
+
+
+def _news(request, project_id: int, user_id: int, rows: list, asked: dict[int, str], shown: Shown, facts, *,
+          in_set: bool = False) -> dict:  # fmt: skip
+    """What a poll sends, as the context of studio/cards_poll.html (empty: nothing changed): the
+    changed cards, the new ones, and below the cards the backlog's cards coming into view and
+    the count of the rest. `facts`: the viewer's role, the project's archive date and pending
+    total (a versions row carries them)."""
+    can_generate = not in_set and ROLE_RANK[facts.role] >= ROLE_RANK[Role.EDITOR] and facts.archived_at is None
+    is_owner = facts.role == Role.OWNER
+    in_place, on_top = card_html.changed_and_new(
+        request, project_id, user_id, rows, asked, can_generate=can_generate, is_owner=is_owner, in_set=in_set
+    )
+    news = {"changed_cards": in_place, "new_cards": on_top} if in_place or on_top else {}
+    if not in_set:
+        waiting = cards.backlog(project_id, rows, asked, after=shown.after, pending_total=facts.pending_total)
+        if waiting.joining:
+            news["joining_cards"] = card_html.joining(
+                request, project_id, user_id, waiting.joining, can_generate=can_generate, is_owner=is_owner
+            )
+        if waiting.more != shown.more_pending:
+            news["more_pending"] = waiting.more
+    return news
 
 
 def _with_look(response: HttpResponse, rows: list) -> HttpResponse:
@@ -220,32 +256,37 @@ def _with_look(response: HttpResponse, rows: list) -> HttpResponse:
     return response
 
 
-def cards_answer(
-    request, project_id: int, asked: dict[int, str], *, after: int | None = None, shown_library: int | None = None,
-    in_set: bool = False,
-) -> HttpResponse:  # fmt: skip
-    """The changed cards among those asked (and, with `after`, the cards made since), out of band;
-    the library again when `shown_library` is not its version. `in_set`: the cards are shown in
-    their set's grid (no buttons there: the set has its own actions)."""
-    rows = cards.versions(project_id, request.user, asked, newer_than=after)
+def cards_answer(request, project_id: int, asked: dict[int, str], *, shown: Shown = Shown(), in_set: bool = False) -> HttpResponse:
+    """The poll's answer through the session: the changed cards among those asked (and the cards
+    made since `shown.after`, the backlog below), out of band; the library again when the page
+    shows another version of it. `in_set`: the cards are shown in their set's grid (no buttons
+    there: the set has its own actions)."""
+    rows = cards.versions(project_id, request.user, asked, newer_than=shown.after)
     # The user's role and the project's library version ride on the rows (an outsider's match none);
     # with no row to carry them, the membership says them, or answers 404.
-    membership = None if rows else get_membership(request.user, project_id)
-    role, library_version, archived_at = (
-        (rows[0].role, rows[0].library_version, rows[0].archived_at) if rows
-        else (membership.role, membership.project.library_version, membership.project.archived_at)
+    membership = None if rows else _membership_with_pending(request.user, project_id)
+    facts = rows[0] if rows else SimpleNamespace(
+        role=membership.role, library_version=membership.project.library_version,
+        archived_at=membership.project.archived_at, pending_total=membership.pending_total,
     )  # fmt: skip
-    can_edit = ROLE_RANK[role] >= ROLE_RANK[Role.EDITOR]
-    in_place, on_top = card_html.changed_and_new(
-        request, project_id, request.user.pk, rows, asked, can_generate=not in_set and can_edit and archived_at is None,
-        is_owner=role == Role.OWNER, in_set=in_set,
-    )  # fmt: skip
-    context = {"changed_cards": in_place, "new_cards": on_top}
-    if shown_library is not None and shown_library != library_version:
+    context = _news(request, project_id, request.user.pk, rows, asked, shown, facts, in_set=in_set)
+    if shown.library is not None and shown.library != facts.library_version:
         project = (membership or get_membership(request.user, project_id)).project
         query = QueryDict(request.GET.get("library_query", "")[:2000])
-        context.update(find(query, [project.pk], project=project, can_edit=can_edit), library_version=library_version)
+        can_edit = ROLE_RANK[facts.role] >= ROLE_RANK[Role.EDITOR]
+        context.update(find(query, [project.pk], project=project, can_edit=can_edit), library_version=facts.library_version)
     return _with_look(render(request, "studio/cards_poll.html", context), rows)
+
+
+def _membership_with_pending(user, project_id: int) -> Membership:
+    """The user's membership of the project (or 404), with the project's pending total."""
+    membership = (
+        Membership.objects.select_related("project").annotate(pending_total=cards.pending_count(project_id))
+        .filter(project_id=project_id, user=user).first()
+    )  # fmt: skip
+    if membership is None:
+        raise Http404("No such project")
+    return membership
 
 
 @login_required

@@ -57,7 +57,9 @@ def test_a_job_a_teammate_starts_reaches_every_open_page_of_the_project(alice_cl
     assert 'hx-swap-oob="afterbegin:#cards"' in html
     assert f'name="ids" value="{theirs.pk}:' in html  # from now on it updates in place like one's own
     assert "data-mine" not in html  # the page tells its own jobs from teammates'
-    assert card_ids(poll(alice_client, project, after=finished_meanwhile.pk).content.decode()) == []
+    theirs.refresh_from_db()  # the page now follows it, as its other pending cards
+    following = f"{theirs.pk}:{theirs.card_version}"
+    assert card_ids(poll(alice_client, project, after=finished_meanwhile.pk, ids=following).content.decode()) == []
 
 
 def test_a_new_card_comes_once_and_hidden_ones_and_copies_never(alice_client, project, alice, bob):
