@@ -17,7 +17,7 @@ from django.test import Client
 from studio.jobs import poll_token
 from studio.models import Generation, Membership, Role, card_version
 from tests.conftest import make_user
-from tests.jobs.test_live_page import HTMX, card_ids, job
+from tests.jobs.test_live_page import HTMX, bob_client, card_ids, job  # noqa: F401  (bob_client: a fixture)
 from tests.library.fixtures import add_member
 
 S = Generation.State
@@ -35,14 +35,6 @@ def watching(client, project, user) -> tuple[list[Generation], str]:
 
 def poll(client, project, params):
     return client.get(f"/projects/{project.pk}/cards/", params, **HTMX)
-
-
-@pytest.fixture
-def bob_client(project, bob):
-    add_member(project, bob, Role.EDITOR)
-    client = Client()
-    client.force_login(bob)
-    return client
 
 
 def test_an_unchanged_poll_takes_one_query_and_never_reads_the_session(
