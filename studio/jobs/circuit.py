@@ -58,18 +58,18 @@ def _locked(gateway: str) -> GatewayCircuit:
     return GatewayCircuit.objects.select_for_update().get(gateway=gateway)
 
 
-def _holds_trial(gateway: str, holder: int) -> bool:
-    return GatewayCircuit.objects.filter(gateway=gateway, trials__has_key=str(holder)).exists()
-
-
 def _live_trials(row: GatewayCircuit) -> dict[str, float]:
     now = time.time()
     return {holder: until for holder, until in row.trials.items() if until > now}
 
 
-def _proven(gateway: str) -> bool:
-    """Without a lock: the common case, a gateway that is taking jobs, needs no write."""
-    return GatewayCircuit.objects.filter(gateway=gateway, proven=True, refusals=0, opened_at__isnull=True).exists()
+def _proven(gateway: str, *, without_trial_of: int | None = None) -> bool:
+    """Without a lock: the common case, a gateway that is taking jobs, needs no write (nor, for
+    an answer, does a job that held no trial there: both read in one query)."""
+    proven = GatewayCircuit.objects.filter(gateway=gateway, proven=True, refusals=0, opened_at__isnull=True)
+    if without_trial_of is not None:
+        proven = proven.exclude(trials__has_key=str(without_trial_of))
+    return proven.exists()
 
 
 def claim(gateway: str, *, holder: int, lease_seconds: float) -> Verdict:
@@ -95,7 +95,7 @@ def claim(gateway: str, *, holder: int, lease_seconds: float) -> Verdict:
 def record(gateway: str, *, holder: int, accepted: bool | None) -> None:
     """The gateway's answer to job `holder`: accepted (True), refused (False), or neither (None:
     the request was wrong, or the answer was lost): that says nothing of the gateway's health."""
-    if accepted is not False and _proven(gateway) and not _holds_trial(gateway, holder):
+    if accepted is not False and _proven(gateway, without_trial_of=holder):
         return  # nothing to change: it was taking jobs and this job held no trial
     with transaction.atomic():
         row = _locked(gateway)

@@ -180,6 +180,16 @@ def test_saved_tracks_add_their_seconds_to_the_job_and_its_day(project, alice):
     assert totals(project)["audio_seconds"] == 59.5
 
 
+def test_a_track_saved_after_its_days_row_went_missing_makes_the_row_again(project, alice):
+    gen = job(project, alice, RUNWARE)
+    DailySpend.objects.all().delete()  # e.g. a rebuild of other projects raced with it
+    Track.objects.create(generation=gen, project=project, position=0, title="t", file="tracks/x.mp3", duration_seconds=12.5)
+    gen.refresh_from_db()
+
+    assert gen.audio_seconds == 12.5
+    assert totals(project)["audio_seconds"] == 12.5
+
+
 def test_a_job_counts_in_the_day_it_started(project, alice, aimlapi_rate):
     yesterday = timezone.now() - timedelta(days=1)
     gen = running(job(project, alice, created_at=yesterday))
