@@ -45,7 +45,7 @@ from studio.catalog import CatalogModel
 from studio.errors import ErrorKind, error_kind
 from studio.jobs import leases, poll_timing, routing
 from studio.jobs.adapters import get_adapter
-from studio.jobs.provider_slots import slots
+from studio.jobs.provider_slots import acquire_within, slots
 from studio.jobs.rows import claim_status_check, step_row
 from studio.jobs.transitions import move, touch
 from studio.models import Generation, Track, library_changed
@@ -58,6 +58,7 @@ MAX_RATE_LIMITED_RETRIES = 40  # a busy plan is not a failure: keep waiting (up 
 MAX_FETCH_ATTEMPTS = 5  # each retry asks the provider for fresh media links first
 MAX_STEP_FAILURES = 5  # unexpected errors in the studio's own steps before the job is failed
 SLOT_WAIT_SECONDS = (2.0, 3.0, 4.0)  # spread, so waiting jobs do not all look at once
+SLOT_PATIENCE_SECONDS = 0.5  # how long an asynchronous submit waits in its thread for a slot
 
 
 @dataclass(frozen=True)
@@ -117,7 +118,9 @@ def submit(generation_id: int, turn: int = 0) -> Next | None:
     if adapter.synchronous:
         return _generate_now(gen, adapter, turn)
     model, holder, lease = _model(gen), leases.new_holder(), leases.lease_seconds(adapter)
-    if not slots().acquire(model.provider, holder, lease):  # the provider's requests in flight
+    # The provider's requests in flight: an asynchronous submit's call is short, so a slot is
+    # usually free again within moments; past that the job waits its turn in the queue.
+    if not acquire_within(model.provider, holder, lease, patience=SLOT_PATIENCE_SECONDS):
         return _wait_for_slot(gen, turn)
     try:
         attempt = gen.attempt + 1

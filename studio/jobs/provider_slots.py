@@ -122,3 +122,19 @@ def _key(provider: str) -> str:
 def slots() -> RedisSlots | LocalSlots:
     url = _redis_url()
     return RedisSlots(url) if url else LocalSlots()
+
+
+# How often a submit that found every slot taken looks again while it waits in its thread.
+_LOOK_EVERY_SECONDS = 0.02
+
+
+def acquire_within(provider: str, holder: str, seconds: float, *, patience: float) -> bool:
+    """Take one of the provider's slots, looking again for up to `patience` seconds: a request
+    that holds a slot only for a short call (an asynchronous submit) frees it within moments,
+    and waiting here is far cheaper than sending the job back to the queue to try later."""
+    deadline = time.monotonic() + patience
+    while not slots().acquire(provider, holder, seconds):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(_LOOK_EVERY_SECONDS)
+    return True

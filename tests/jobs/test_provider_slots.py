@@ -69,3 +69,13 @@ def test_an_expired_lease_is_not_revived_by_a_late_renewal(store, provider):
     time.sleep(0.3)
     assert not store.renew(provider, "late", 30)
     assert store.holders(provider) == 0
+
+
+def test_a_submit_waits_in_its_thread_for_a_slot_freed_moments_later_and_not_past_its_patience(store, provider, monkeypatch):
+    import threading
+
+    monkeypatch.setattr(provider_slots, "slots", lambda: store)
+    assert store.acquire(provider, "a", 5) and store.acquire(provider, "b", 5)
+    threading.Timer(0.1, store.release, args=(provider, "a")).start()
+    assert provider_slots.acquire_within(provider, "c", 5, patience=30.0)  # "a" let go meanwhile
+    assert not provider_slots.acquire_within(provider, "d", 5, patience=0.2)  # both taken again: it gives up
