@@ -1,8 +1,14 @@
 """Playwright driving Debian's Chromium (/usr/bin/chromium); `playwright install` is never needed."""
 
+import importlib.util
 import os
 
 import pytest
+
+# `make test` installs no browser extras: these modules import Playwright and axe-core's binding,
+# so without them they are not even collected (`make test-browser` installs both).
+if not all(importlib.util.find_spec(name) for name in ("playwright", "axe_playwright_python")):
+    collect_ignore_glob = ["test_*.py"]
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_ARGS = [
