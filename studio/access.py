@@ -104,7 +104,7 @@ def get_set_for_user(user, set_id: int, role: str = Role.VIEWER) -> GenerationSe
 def projects_for_provider_page(user):
     """The Providers page is for staff and project owners (404 for anyone else): the projects the
     user owns, whose gateway order they may set there."""
-    owned = Project.objects.filter(memberships__user=user, memberships__role=Role.OWNER).order_by("name")
+    owned = projects_for_user(user, Role.OWNER).order_by("name")
     if not user.is_staff and not owned.exists():
         raise Http404("No such page")
     return owned

@@ -58,6 +58,11 @@ class Role(models.TextChoices):
 ROLE_RANK = {Role.VIEWER: 1, Role.EDITOR: 2, Role.OWNER: 3}
 
 
+def role_allows(role: str, minimum: str) -> bool:
+    """Whether `role` is `minimum` or better (a membership's role, or one read alongside other rows)."""
+    return ROLE_RANK[role] >= ROLE_RANK[minimum]
+
+
 class Membership(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="memberships")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
@@ -75,7 +80,7 @@ class Membership(models.Model):
         return f"{self.user} in {self.project} ({self.role})"
 
     def allows(self, role: str) -> bool:
-        return ROLE_RANK[self.role] >= ROLE_RANK[role]
+        return role_allows(self.role, role)
 
 
 class GenerationState(models.TextChoices):

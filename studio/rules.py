@@ -97,7 +97,7 @@ def _check_spend(project: Project, membership: Membership, requests: Sequence[St
         )
     cost = estimates.estimate(requests)
     for room in budgets.headrooms(limits, standing, now):
-        if cost.total > room.left or (cost.unknown and room.left <= 0):
+        if room.refuses(cost):
             raise Refused(
                 f"{_priced(cost, len(requests))}, and {room.name} has {money(room.left)} left of {money(room.limit)} "
                 f"(running jobs counted at their estimate). It resets {moment(room.resets_at)}.",

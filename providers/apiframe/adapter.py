@@ -74,7 +74,6 @@ def sign(api_key: str, body: bytes) -> str:
 
 class Apiframe(Adapter):
     label = "Apiframe"
-    cost_unit = "Apiframe credits"  # creditCost
     accepts_callbacks = True
     signs_callbacks = True  # every callback is verified against the key's signature
     # The Idempotency-Key carries `client_ref`, but the spec does not promise what a repeated key

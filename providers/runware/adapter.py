@@ -123,7 +123,6 @@ class TaskAlreadyExists(ProviderError):
 
 class Runware(Adapter):
     label = "Runware"
-    cost_unit = "USD"  # each result's `cost` (includeCost)
     accepts_callbacks = True  # unsigned, one call per result: each only nudges a poll of the whole task
     client_names_job = True  # we name the task (taskUUID), so resubmitting after a lost answer is safe
     cost_unit = CostUnit.USD  # each result's `cost` (asked for with includeCost), in US dollars

@@ -27,14 +27,24 @@ def _cache():
 
 def _key(row, user_id: int, flags: tuple, oob: bool) -> str:
     mine = row.created_by_id == user_id
-    return f"card:{row.pk}:{card_version(row.updated_at)}:{row.state}:{int(mine)}:{int(oob)}:" + ":".join(map(str, map(int, flags)))
+    return f"card:{row.pk}:{card_version(row.updated_at)}:{int(mine)}:{int(oob)}:" + ":".join(map(str, map(int, flags)))
+
+
+def _render(card, user_id: int, csrf_token: str, *, oob: bool, can_generate: bool, is_owner: bool, in_set: bool) -> str:
+    """One card as the poll sends it, for a viewer who is `user_id`."""
+    context = {
+        "card": card, "oob": oob, "can_generate": can_generate, "is_owner": is_owner, "in_set": in_set,
+        "user": SimpleNamespace(pk=user_id), "csrf_token": csrf_token,
+    }  # fmt: skip
+    return render_to_string("studio/project.html#card", context)
 
 
 def changed_and_new(request, project_id: int, user_id: int, rows: list, asked: dict[int, str], *, can_generate: bool,
                     is_owner: bool, in_set: bool) -> tuple[SafeString, SafeString]:  # fmt: skip
     """The HTML of the asked cards that changed (swapped in place) and of the cards the page does
     not show yet (newest first), rendering only those no answer of this process rendered yet."""
-    flags = (can_generate, is_owner, in_set)
+    flags_named = {"can_generate": can_generate, "is_owner": is_owner, "in_set": in_set}
+    flags = tuple(flags_named.values())
     to_send = [row for row in rows if cards.to_send(row, asked)]
     if not to_send:
         return mark_safe(""), mark_safe("")
@@ -43,14 +53,10 @@ def changed_and_new(request, project_id: int, user_id: int, rows: list, asked: d
     missing = [row for row in to_send if keys[row.pk] not in kept]
     if missing:
         changed, new = cards.changed_cards(project_id, missing, asked)
-        viewer = SimpleNamespace(pk=user_id)
-        fresh = {}
-        for card in [*changed, *new]:
-            context = {
-                "card": card, "oob": card.gen.pk in asked, "can_generate": can_generate, "is_owner": is_owner,
-                "in_set": in_set, "user": viewer, "csrf_token": _TOKEN_MARK,
-            }  # fmt: skip
-            fresh[keys[card.gen.pk]] = render_to_string("studio/project.html#card", context)
+        fresh = {
+            keys[card.gen.pk]: _render(card, user_id, _TOKEN_MARK, oob=card.gen.pk in asked, **flags_named)
+            for card in [*changed, *new]
+        }
         _cache().set_many(fresh)
         kept.update(fresh)
     token = get_token(request)
@@ -65,11 +71,9 @@ def joining(request, project_id: int, user_id: int, ids: list[int], *, can_gener
     first: rendered as they are now (a page asks for each only once)."""
     if not ids:
         return mark_safe("")
-    viewer, token = SimpleNamespace(pk=user_id), get_token(request)
+    token = get_token(request)
     generations = cards.with_tracks(cards.cards_in(project_id).filter(pk__in=ids))
     return mark_safe("".join(
-        render_to_string("studio/project.html#card", {
-            "card": card, "can_generate": can_generate, "is_owner": is_owner, "user": viewer, "csrf_token": token,
-        })
+        _render(card, user_id, token, oob=False, can_generate=can_generate, is_owner=is_owner, in_set=False)
         for card in generations
     ))  # fmt: skip

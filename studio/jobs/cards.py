@@ -411,10 +411,15 @@ def older_cards(project_id: int, before: Generation) -> CardPage:
     return CardPage(with_tracks(generations), generations[-1].pk if more else None)
 
 
+def pending_in(project_id: int):
+    """A project's pending generations."""
+    return Generation.objects.filter(project_id=project_id, state__in=Generation.PENDING_STATES)
+
+
 def pending_ids(project_id: int) -> tuple[list[int], int]:
     """The newest RECENT_CARDS pending cards' ids, and how many are pending in all (one query)."""
     rows = list(
-        Generation.objects.filter(project_id=project_id, state__in=Generation.PENDING_STATES)
+        pending_in(project_id)
         .annotate(total=Window(Count("pk")))
         .order_by("-pk")
         .values_list("pk", "total")[:RECENT_CARDS]
@@ -439,7 +444,7 @@ def backlog(project_id: int, rows: list, asked: dict[int, str], *, after: int | 
     room = RECENT_CARDS - followed
     joining = []
     if room > 0 and pending_total > followed:
-        hidden = Generation.objects.filter(project_id=project_id, state__in=Generation.PENDING_STATES)
+        hidden = pending_in(project_id)
         if after is not None:
             hidden = hidden.filter(pk__lte=after)
         joining = list(hidden.exclude(pk__in=[row.pk for row in rows]).order_by("-pk").values_list("pk", flat=True)[:room])
@@ -463,8 +468,7 @@ def asked_cards(request: HttpRequest, *, limit: int = 2 * RECENT_CARDS) -> dict[
 
 def pending_count(project_id: int) -> Coalesce:
     """How many of the project's cards are pending, as a subquery (read alongside other rows)."""
-    pending = Generation.objects.filter(project_id=project_id, state__in=Generation.PENDING_STATES)
-    return Coalesce(Subquery(pending.order_by().values("project_id").annotate(n=Count("pk")).values("n")[:1]), 0)
+    return Coalesce(Subquery(pending_in(project_id).order_by().values("project_id").annotate(n=Count("pk")).values("n")[:1]), 0)
 
 
 VersionRow = namedtuple(

@@ -20,6 +20,7 @@ from studio.access import (
     get_track_for_user,
     projects_for_user,
 )
+from studio import rules
 from studio.catalog import available_models, get_model
 from studio.errors import Refused
 from studio.http import MAX_ID, HtmxHttpRequest, parse_id, parse_int
@@ -27,7 +28,7 @@ from studio.jobs import card_html, cards, poll_token, services
 from studio.jobs.forms import GenerateForm, initial_from_params
 from studio.library.find import find
 from studio.library.services import dismiss_generation
-from studio.models import ROLE_RANK, Generation, Membership, Project, Role, Track
+from studio.models import Generation, Membership, Project, Role, Track, role_allows
 
 
 @login_required
@@ -73,6 +74,7 @@ def _project_context(membership, form: GenerateForm | None) -> dict:
         **_cards_context(membership, cards.page_cards(project.pk)),
         "form": form,
         "library_version": project.library_version,  # read before the library: a change in between shows next time
+        "can_see_usage": rules.may_see_usage(membership),
     }
 
 
@@ -165,7 +167,8 @@ def cards_poll(request: HtmxHttpRequest, project_id: int) -> HttpResponse:
     extra look before the next refresh when news is due sooner (see next_look_ms).
 
     With a valid watch token (poll_token.py) the poll is answered without the session: one
-    query when nothing changed."""
+    query when nothing changed on a page following pending cards (two on a page following none:
+    the membership is then read apart)."""
     asked = cards.asked_cards(request)
     shown = Shown(
         after=parse_int(request.GET.get("after", ""), low=0, high=MAX_ID),
@@ -230,7 +233,7 @@ def _news(request, project_id: int, user_id: int, rows: list, asked: dict[int, s
     changed cards, the new ones, and below the cards the backlog's cards coming into view and
     the count of the rest. `facts`: the viewer's role, the project's archive date and pending
     total (a versions row carries them)."""
-    can_generate = not in_set and ROLE_RANK[facts.role] >= ROLE_RANK[Role.EDITOR] and facts.archived_at is None
+    can_generate = not in_set and role_allows(facts.role, Role.EDITOR) and facts.archived_at is None
     is_owner = facts.role == Role.OWNER
     in_place, on_top = card_html.changed_and_new(
         request, project_id, user_id, rows, asked, can_generate=can_generate, is_owner=is_owner, in_set=in_set
@@ -273,7 +276,7 @@ def cards_answer(request, project_id: int, asked: dict[int, str], *, shown: Show
     if shown.library is not None and shown.library != facts.library_version:
         project = (membership or get_membership(request.user, project_id)).project
         query = QueryDict(request.GET.get("library_query", "")[:2000])
-        can_edit = ROLE_RANK[facts.role] >= ROLE_RANK[Role.EDITOR]
+        can_edit = role_allows(facts.role, Role.EDITOR)
         context.update(find(query, [project.pk], project=project, can_edit=can_edit), library_version=facts.library_version)
     return _with_look(render(request, "studio/cards_poll.html", context), rows)
 

@@ -65,7 +65,7 @@ def _batch(tracks: list[Track], names: dict[int, str], public: bool) -> list[dic
 def _record(track: Track, gen: Generation, states: dict, sent: dict, names: dict[int, str], public: bool) -> dict:
     model = BY_KEY.get(gen.model_key)
     serving = routing.serving_model(gen) if model else None
-    provider = serving.provider if serving else ""
+    provider = gen.provider
     card = Card(gen)
     record = {
         "file": {

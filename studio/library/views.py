@@ -9,7 +9,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_POST
 
 from studio.access import (
@@ -20,6 +19,7 @@ from studio.access import (
     projects_for_user,
     tracks_for_user,
 )
+from studio.audio.ranges import download_disposition
 from studio.audio.responses import audio_response
 from studio.audio.waveform import encoded, ensure_peaks
 from studio.errors import Refused
@@ -228,6 +228,6 @@ def track_provenance(request: HtmxHttpRequest, track_id: int) -> HttpResponse:
     track = get_track_for_user(request.user, track_id)
     response = HttpResponse(provenance.as_json(provenance.records([track])[0]), content_type="application/json")
     stem = track.download_name.rpartition(".")[0]
-    response["Content-Disposition"] = content_disposition_header(True, f"{stem}-provenance.json")
+    response["Content-Disposition"] = download_disposition(True, f"{stem}-provenance.json")
     response["Cache-Control"] = "private, no-store"
     return response

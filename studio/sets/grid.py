@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 from studio.catalog import BY_KEY
 from studio.jobs.cards import Card, with_tracks
-from studio.models import Generation, GenerationSet
+from studio.models import GenerationSet
 from studio.sets.services import latest_jobs
 
 
@@ -34,14 +34,6 @@ class Grid:
     @property
     def pending(self) -> list[Card]:
         return [card for card in self.cards if card.gen.is_pending]
-
-    @property
-    def retryable(self) -> list[Card]:
-        return [card for card in self.cards if card.gen.state == Generation.State.FAILED and card.can_retry]
-
-    @property
-    def ready(self) -> list[Card]:
-        return [card for card in self.cards if card.gen.state == Generation.State.SUCCEEDED]
 
 
 def grid(generation_set: GenerationSet) -> Grid:

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from studio import rules
-from studio.catalog import BY_KEY
 from studio.errors import Refused
 from studio.jobs.actors import submit_generation
 from studio.jobs.cards import Card
@@ -40,11 +40,13 @@ def start_set(*, project: Project, user, models: list, rows: list[Row], jobs: li
 
 
 def retry_failed(*, generation_set: GenerationSet, user) -> int:
-    """Each cell whose job failed (for a reason a retry can mend) gets a new job, all at once."""
-    failed = [gen for gen in latest_jobs(generation_set).values() if gen.state == S.FAILED and Card(gen).can_retry]
-    if not failed:
-        return 0
+    """Each cell whose job failed (for a reason a retry can mend) gets a new job, all at once. The
+    set's row is locked while its failed cells are read: two clicks at once retry them once."""
     with transaction.atomic():
+        GenerationSet.objects.select_for_update().filter(pk=generation_set.pk).exists()
+        failed = [gen for gen in latest_jobs(generation_set).values() if gen.state == S.FAILED and Card(gen).can_retry]
+        if not failed:
+            return 0
         _check(user, generation_set.project, [(gen.model_key, gen.params) for gen in failed])
         cells = [(gen.set_row, gen.set_column, gen.model_key, gen.params) for gen in failed]
         _create_jobs(generation_set, user, cells, reason="retried with the set")
@@ -81,6 +83,8 @@ def _check(user, project: Project, jobs: Iterable[tuple[str, dict]]) -> None:
     requests = [rules.StartRequest(model_key, params) for model_key, params in jobs]
     if not requests:
         raise Refused("A set needs at least one job.", rule="set")
+    if len(requests) > settings.MAX_SET_JOBS:  # the form says so first; every path holds to it here
+        raise Refused(f"A set holds at most {settings.MAX_SET_JOBS} jobs, not {len(requests)}.", rule="set")
     rules.check_start(user=user, project_id=project.pk, requests=requests)
 
 
@@ -103,8 +107,3 @@ def _create_jobs(generation_set: GenerationSet, user, cells: list[tuple[int, int
         log_move(gen.pk, "", gen.state, model_key=gen.model_key, external_id="", reason=reason)
     ids = [gen.pk for gen in jobs]
     transaction.on_commit(lambda: [submit_generation.send(pk, 0) for pk in ids])
-
-
-def set_models(generation_set: GenerationSet) -> list:
-    """The set's columns as catalog models (a model no longer offered keeps its key as a label)."""
-    return [BY_KEY.get(key) for key in generation_set.model_keys]

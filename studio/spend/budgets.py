@@ -166,6 +166,11 @@ class Headroom:
     def left(self) -> Decimal:
         return max(self.limit - self.used, ZERO)
 
+    def refuses(self, cost) -> bool:
+        """Whether this limit stops jobs costing `cost` (an estimates.Estimate): more than is left,
+        or a cost unknown once nothing is left. The start's check and the form's estimate both ask."""
+        return cost.total > self.left or (cost.unknown and self.left <= 0)
+
     @property
     def warn_at(self) -> Decimal:
         """Where a gauge of it turns to a warning: the first notice's threshold."""

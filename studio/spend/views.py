@@ -200,7 +200,7 @@ def estimate_response(request, membership, requests: list[rules.StartRequest]) -
     limits = budgets.limits_for(membership.project, membership)
     now = timezone.now()
     rooms = budgets.headrooms(limits, budgets.standing(membership.project_id, membership.user_id, now), now) if limits.any else []
-    context = {"cost": cost, "rooms": rooms, "too_much": [r for r in rooms if cost.total > r.left]}
+    context = {"cost": cost, "rooms": rooms, "too_much": [r for r in rooms if r.refuses(cost)]}
     return render(request, "spend/estimate.html", context)
 
 

@@ -160,6 +160,22 @@ def test_a_set_holds_at_most_the_set_limit(alice_client, project, settings):
     assert Generation.objects.count() == 0
 
 
+def test_the_set_limit_holds_for_every_path_that_starts_a_set_not_only_the_form(project, alice, settings):
+    from studio.catalog import BY_KEY
+    from studio.errors import Refused
+    from studio.sets.csv_rows import Row
+    from studio.sets.planning import PlannedJob
+    from studio.sets.services import start_set
+
+    settings.MAX_SET_JOBS = 5
+    model = BY_KEY["pixazo-eleven-music"]
+    rows = [Row(where=f"Prompt {n}", prompt=f"p{n}") for n in range(6)]
+    jobs = [PlannedJob(row=n, column=0, model=model, params={"prompt": f"p{n}"}) for n in range(6)]
+    with pytest.raises(Refused, match="at most 5 jobs"):
+        start_set(project=project, user=alice, models=[model], rows=rows, jobs=jobs)
+    assert Generation.objects.count() == 0 and GenerationSet.objects.count() == 0
+
+
 def test_the_pending_limit_counts_the_whole_set_at_once(alice_client, project, settings):
     settings.MAX_PENDING_PER_USER = 5
     response = compare(alice_client, project)
