@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from studio.models import GatewayCircuit
@@ -65,11 +65,23 @@ def _live_trials(row: GatewayCircuit) -> dict[str, float]:
 
 def _proven(gateway: str, *, without_trial_of: int | None = None) -> bool:
     """Without a lock: the common case, a gateway that is taking jobs, needs no write (nor, for
-    an answer, does a job that held no trial there: both read in one query)."""
-    proven = GatewayCircuit.objects.filter(gateway=gateway, proven=True, refusals=0, opened_at__isnull=True)
-    if without_trial_of is not None:
-        proven = proven.exclude(trials__has_key=str(without_trial_of))
-    return proven.exists()
+    an answer, does a job that held no trial there). One plain read: every submit passes here
+    twice, and the ORM took several times the database's time to build the query."""
+    connection = connections[router.db_for_read(GatewayCircuit)]
+    q = connection.ops.quote_name
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT {q('trials')} FROM {q(GatewayCircuit._meta.db_table)} WHERE {q('gateway')} = %s "
+            f"AND {q('proven')} AND {q('refusals')} = 0 AND {q('opened_at')} IS NULL",
+            [gateway],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    if without_trial_of is None:
+        return True
+    trials = GatewayCircuit._meta.get_field("trials").from_db_value(row[0], None, connection)
+    return str(without_trial_of) not in (trials or {})
 
 
 def claim(gateway: str, *, holder: int, lease_seconds: float) -> Verdict:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 from studio.models import Generation
 
-# The columns the steps read.
+# The columns the steps read: a deferred one costs a query of its own when first touched (the
+# ledger reads the job's day and person when a track is saved).
 STEP_FIELDS = (
     "id", "project", "model_key", "params", "state", "external_id", "media", "attempt", "submit_turn",
     "status_checks", "lease_holder", "lease_expires_at", "retrying_since", "client_ref", "callback_token",
-    "submitted_at", "started_at",
+    "submitted_at", "started_at", "created_at", "created_by",
 )  # fmt: skip
 _TABLE = Generation._meta.db_table
 _COLUMNS = ", ".join(Generation._meta.get_field(name).column for name in STEP_FIELDS)
