@@ -15,7 +15,6 @@ from django.template.loader import render_to_string
 from django.utils.safestring import SafeString, mark_safe
 
 from studio.jobs import cards
-from studio.models import card_version
 
 # Stands for the viewer's form token in the kept HTML; each answer puts its own in.
 _TOKEN_MARK = "csrf-token-of-this-answer"
@@ -27,7 +26,7 @@ def _cache():
 
 def _key(row, user_id: int, flags: tuple, oob: bool) -> str:
     mine = row.created_by_id == user_id
-    return f"card:{row.pk}:{card_version(row.updated_at)}:{int(mine)}:{int(oob)}:" + ":".join(map(str, map(int, flags)))
+    return f"card:{row.pk}:{row.version}:{int(mine)}:{int(oob)}:" + ":".join(map(str, map(int, flags)))
 
 
 def _render(card, user_id: int, csrf_token: str, *, oob: bool, can_generate: bool, is_owner: bool, in_set: bool) -> str:

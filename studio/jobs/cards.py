@@ -473,15 +473,20 @@ def pending_count(project_id: int) -> Coalesce:
 
 VersionRow = namedtuple(
     "VersionRow",
-    "pk state provider_status updated_at next_check_at created_by_id has_tracks role library_version archived_at"
+    "pk state provider_status version next_check created_by_id has_tracks role library_version archived_at"
     " password_hash"  # the viewer's, which a watch token is checked against (poll_token.py)
     " pending_total",  # the project's pending cards, all of them (see backlog)
 )
+# `version`: the card's version (Generation.card_version); `next_check`: the job's next check, in
+# seconds since the epoch (None: none planned).
 
 # The versions query on PostgreSQL, written once: polls are the studio's most frequent request, and
-# building this query through the ORM cost more than the database took to answer it.
+# building this query through the ORM cost more than the database took to answer it. The card's
+# version and next check come as text and a number: turning every row's timestamps into Python
+# datetimes (Django's loader for them is pure Python) was a fifth of an unchanged poll.
 _VERSIONS_SQL = """
-SELECT g.id, g.state, g.provider_status, g.updated_at, g.next_check_at, g.created_by_id,
+SELECT g.id, g.state, g.provider_status, to_char(g.updated_at AT TIME ZONE 'UTC', 'YYYYMMDDHH24MISSUS'),
+       extract(epoch FROM g.next_check_at)::float8, g.created_by_id,
        EXISTS (SELECT 1 FROM studio_track t WHERE t.generation_id = g.id),
        m.role, p.library_version, p.archived_at, u.password,
        (SELECT COUNT(*) FROM studio_generation q WHERE q.project_id = %(project)s AND q.state = ANY(%(pending)s))
@@ -531,9 +536,12 @@ def versions(project_id: int, user, asked: dict[int, str], *, newer_than: int | 
             pending_total=pending_count(project_id),
         )
         .order_by("-pk")[:limit]
-        .values_list(*VersionRow._fields)
+        .values_list("pk", "state", "provider_status", "updated_at", "next_check_at", *VersionRow._fields[5:])
     )
-    return [VersionRow._make(row) for row in rows]
+    return [
+        VersionRow(pk, state, status, card_version(updated_at), next_check and next_check.timestamp(), *rest)
+        for pk, state, status, updated_at, next_check, *rest in rows
+    ]
 
 
 def changed_cards(project_id: int, rows: list, asked: dict[int, str]) -> tuple[list[Card], list[Card]]:
@@ -556,7 +564,7 @@ def to_send(row, asked: dict[int, str]) -> bool:
     return (
         row.pk not in asked
         or row.state not in Generation.PENDING_STATES
-        or card_version(row.updated_at) != asked[row.pk]
+        or row.version != asked[row.pk]
     )
 
 
@@ -566,16 +574,12 @@ def next_look_ms(pending: list) -> int | None:
     (a worker's planned status check, or with a callback the model's usual finish)."""
     if any(_finishing(row.state, row.provider_status) for row in pending):
         return settings.CARD_SOON_MS
-    now = timezone.now()
-    refresh = timedelta(milliseconds=settings.CARD_REFRESH_MS)
-    due = [
-        row.next_check_at
-        for row in pending
-        if row.next_check_at and now - CHECK_ALLOWANCE < row.next_check_at < now + refresh
-    ]
+    now = timezone.now().timestamp()
+    allowance, refresh = CHECK_ALLOWANCE.total_seconds(), settings.CARD_REFRESH_MS / 1000
+    due = [row.next_check for row in pending if row.next_check and now - allowance < row.next_check < now + refresh]
     if not due:
         return None
-    return max(round((min(due) + CHECK_ALLOWANCE - now).total_seconds() * 1000), settings.CARD_SOON_MS // 2)
+    return max(round((min(due) + allowance - now) * 1000), settings.CARD_SOON_MS // 2)
 
 
 def _finishing(state: str, provider_status: str) -> bool:
