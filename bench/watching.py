@@ -86,25 +86,56 @@ def cards_shown(html: str) -> dict[str, str | None]:
     return shown
 
 
-async def http_get(port: int, path: str, cookies: dict[str, str]) -> tuple[int, dict[str, str], str, dict[str, str]]:
-    """One GET over a fresh loopback connection: status, headers, body and the cookies set."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
-    writer.write(
-        f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nHX-Request: true\r\nConnection: close\r\n\r\n".encode()
-    )
-    raw = await reader.read()  # gunicorn's sync workers close each connection after the answer
-    writer.close()
-    head, _, body = raw.partition(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    headers, set_cookies = {}, {}
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        headers[name.strip().lower()] = value.strip()
-        if name.strip().lower() == "set-cookie":
-            key, _, rest = value.strip().partition("=")
-            set_cookies[key] = rest.split(";", 1)[0]
-    return int(lines[0].split()[1]), headers, body.decode(), set_cookies
+class Connection:
+    """A page's connection to the studio, as a browser keeps one: open across requests while the
+    server keeps it open (HTTP/1.1 keep-alive), opened again after the server closed it."""
+
+    def __init__(self, port: int):
+        self.port = port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+        self.opened = 0
+
+    async def get(self, path: str, cookies: dict[str, str]) -> tuple[int, dict[str, str], str, dict[str, str]]:
+        """One GET: status, headers, body and the cookies set. A kept connection the server closed
+        while it was idle is opened again and the request sent again, as a browser does."""
+        kept = self.writer is not None
+        try:
+            return await self._get(path, cookies)
+        except (asyncio.IncompleteReadError, ConnectionError) as exc:
+            self.close()
+            if not kept or (isinstance(exc, asyncio.IncompleteReadError) and exc.partial):
+                raise
+            return await self._get(path, cookies)
+
+    async def _get(self, path: str, cookies: dict[str, str]) -> tuple[int, dict[str, str], str, dict[str, str]]:
+        if self.writer is None:
+            self.reader, self.writer = await asyncio.open_connection("127.0.0.1", self.port)
+            self.opened += 1
+        cookie = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        self.writer.write(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: {cookie}\r\nHX-Request: true\r\n\r\n".encode())
+        head = (await self.reader.readuntil(b"\r\n\r\n")).decode("latin-1")
+        lines = head.rstrip("\r\n").split("\r\n")
+        headers, set_cookies = {}, {}
+        for line in lines[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+            if name.strip().lower() == "set-cookie":
+                key, _, rest = value.strip().partition("=")
+                set_cookies[key] = rest.split(";", 1)[0]
+        if "content-length" in headers:
+            body = await self.reader.readexactly(int(headers["content-length"]))
+        else:  # no length: the body runs to the end of the connection
+            body = await self.reader.read()
+            headers["connection"] = "close"
+        if headers.get("connection", "").lower() == "close":
+            self.close()
+        return int(lines[0].split()[1]), headers, body.decode(), set_cookies
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
 
 
 class Watcher:
@@ -113,7 +144,7 @@ class Watcher:
     def __init__(self, port: int, project_id: int, cookie: str, interval: float, rng: random.Random):
         from django.urls import reverse
 
-        self.port, self.cookies = port, {"sessionid": cookie}
+        self.connection, self.cookies = Connection(port), {"sessionid": cookie}
         self.page_url, self.poll_url = f"/projects/{project_id}/", reverse("cards_poll", args=[project_id])
         self.interval = interval
         self.phase = rng.random() * interval
@@ -124,7 +155,7 @@ class Watcher:
         self.look_asked: float | None = None
 
     async def open(self) -> None:
-        status, _, html, set_cookies = await http_get(self.port, self.page_url, self.cookies)
+        status, _, html, set_cookies = await self.connection.get(self.page_url, self.cookies)
         assert status == 200, f"the project page answered {status}"
         self.cookies.update(set_cookies)  # the watch token
         self.versions = {pk: v for pk, v in cards_shown(html).items() if v is not None}
@@ -132,6 +163,12 @@ class Watcher:
         self.gap = int(found.group(1)) / 1000 if found else 0.0
 
     async def watch(self, until: float) -> None:
+        try:
+            await self._watch(until)
+        finally:
+            self.connection.close()
+
+    async def _watch(self, until: float) -> None:
         loop = asyncio.get_running_loop()
         self.origin = next_refresh = loop.time() + self.phase
         planned_look = None
@@ -165,7 +202,7 @@ class Watcher:
         ids = ",".join(f"{pk}:{version}" for pk, version in self.versions.items())  # one parameter, as cards.js sends them
         query = urlencode({"ids": ids} if ids else {})
         sent = loop.time()
-        status, headers, body, set_cookies = await http_get(self.port, f"{self.poll_url}?{query}", self.cookies)
+        status, headers, body, set_cookies = await self.connection.get(f"{self.poll_url}?{query}", self.cookies)
         which = int((sent - self.origin) // self.interval)  # the page's interval this request fell in
         self.requests.append((sent, (loop.time() - sent) * 1000, which))
         self.cookies.update(set_cookies)  # a renewed token

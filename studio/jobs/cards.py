@@ -28,6 +28,7 @@ from studio.http import parse_id
 from studio.id_urls import id_url
 from studio.jobs import routing
 from studio.models import Generation, Track, card_version
+from studio.prepared_statements import prepared_cursor
 from studio.spend import wording
 
 S = Generation.State
@@ -513,7 +514,7 @@ def versions(project_id: int, user, asked: dict[int, str], *, newer_than: int | 
     user_id = getattr(user, "pk", user)
     limit = RECENT_CARDS + len(asked)
     if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             params = {
                 "user": user_id, "project": project_id, "asked": list(asked), "after": newer_than, "limit": limit,
                 "pending": list(Generation.PENDING_STATES),

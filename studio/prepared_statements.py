@@ -1,0 +1,35 @@
+"""Statements PostgreSQL plans once per connection. For the few the studio runs many times a
+second (a poll's versions query), planning each one anew took more of the database's time than
+running it. Django leaves psycopg's prepared statements off, for connection poolers in
+transaction mode (PgBouncer before 1.21 loses them between transactions); behind such a pooler,
+DATABASE_PREPARED_STATEMENTS=false turns these off too."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import psycopg
+from django.conf import settings
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """Binds on the server, and prepares each statement at its first run on the connection."""
+
+    def execute(self, query, params=None, **kwargs):
+        kwargs.setdefault("prepare", True)
+        return super().execute(query, params, **kwargs)
+
+
+@contextmanager
+def prepared_cursor(connection) -> Iterator:
+    """A cursor of Django's (its execute wrappers and query log apply) whose statements
+    PostgreSQL binds and prepares; elsewhere, or when turned off, the usual cursor."""
+    if connection.vendor != "postgresql" or not settings.DATABASE_PREPARED_STATEMENTS:
+        with connection.cursor() as cursor:
+            yield cursor
+        return
+    connection.ensure_connection()
+    raw = _PreparedCursor(connection.connection)
+    with connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw) as cursor:
+        yield cursor
