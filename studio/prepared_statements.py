@@ -1,8 +1,9 @@
 """Statements PostgreSQL plans once per connection. For the few the studio runs many times a
-second (a poll's versions query), planning each one anew took more of the database's time than
-running it. Django leaves psycopg's prepared statements off, for connection poolers in
-transaction mode (PgBouncer before 1.21 loses them between transactions); behind such a pooler,
-DATABASE_PREPARED_STATEMENTS=false turns these off too."""
+second (a poll's versions query; a worker's reads, moves and ledger updates of a job's row),
+planning each one anew took more of the database's time than running it, and binding the values
+into the text took the client's. Django leaves psycopg's prepared statements off, for connection
+poolers in transaction mode (PgBouncer before 1.21 loses them between transactions); behind such
+a pooler, DATABASE_PREPARED_STATEMENTS=false turns these off too."""
 
 from __future__ import annotations
 

@@ -103,7 +103,7 @@ else:
     if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
         # A database that does not answer fails readiness in seconds rather than hanging it.
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
-# The poll's versions query prepared once per connection (studio/prepared_statements.py); off
+# The statements the studio runs most prepared once per connection (studio/prepared_statements.py); off
 # behind a pooler in transaction mode that does not keep prepared statements. Django turns
 # psycopg's preparing off altogether (threshold None); a threshold no statement reaches lets the
 # ones asked for be prepared and no other.

@@ -1,5 +1,6 @@
-"""The poll's versions query is planned once per connection on PostgreSQL, and only it: Django's
-own statements stay unprepared, and DATABASE_PREPARED_STATEMENTS=false prepares nothing."""
+"""The statements asked for (here the poll's versions query) are planned once per connection on
+PostgreSQL: Django's own statements stay unprepared, and DATABASE_PREPARED_STATEMENTS=false
+prepares nothing."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.utils import timezone
 
 from studio.models import GatewayCircuit
+from studio.prepared_statements import prepared_cursor
 
 
 class Verdict(StrEnum):
@@ -69,7 +70,7 @@ def _proven(gateway: str, *, without_trial_of: int | None = None) -> bool:
     twice, and the ORM took several times the database's time to build the query."""
     connection = connections[router.db_for_read(GatewayCircuit)]
     q = connection.ops.quote_name
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(
             f"SELECT {q('trials')} FROM {q(GatewayCircuit._meta.db_table)} WHERE {q('gateway')} = %s "
             f"AND {q('proven')} AND {q('refusals')} = 0 AND {q('opened_at')} IS NULL",

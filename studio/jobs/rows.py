@@ -11,6 +11,7 @@ from functools import cache
 from django.db import connections, router
 
 from studio.models import Generation
+from studio.prepared_statements import prepared_cursor
 
 # The columns the steps read: a deferred one costs a query of its own when first touched (the
 # ledger reads the job's day and person when a track is saved).
@@ -45,7 +46,7 @@ def claim_status_check(generation_id: int, checks_done: int) -> Generation | Non
 def _first(sql: str, params: list) -> Generation | None:
     alias = router.db_for_write(Generation)
     connection = connections[alias]
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 from studio.catalog import BY_KEY
 from studio.models import Generation, Transition
 from studio.spend import ledger
+from studio.prepared_statements import prepared_cursor
 
 log = logging.getLogger("studio.transitions")  # the name operators filter on (README, "Logs")
 S = Generation.State
@@ -117,7 +118,7 @@ def _conditional_move(generation_id: int, sources: list[str], expect: dict, valu
     set_params = [_prepared(name, value, connection) for name, value in values.items()]
     to = values["state"]
     insert = f"INSERT INTO {audit} ({q('generation_id')}, {q('from_state')}, {q('to_state')}, {q('reason')}, {q('at')})"
-    with connection.cursor() as cursor:
+    with prepared_cursor(connection) as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
                 f"WITH old AS (SELECT {q('id')}, {q('state')} FROM {table} WHERE {' AND '.join(where)} FOR UPDATE), "

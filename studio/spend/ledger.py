@@ -37,6 +37,7 @@ from studio.models import (
     Transition,
 )
 from studio.spend import budgets, estimates, notices, rates
+from studio.prepared_statements import prepared_cursor
 
 S = GenerationState
 ZERO = Decimal(0)
@@ -191,7 +192,7 @@ def add_audio(gen: Generation, seconds: float) -> None:
             "seconds": seconds, "job": gen.pk, "project": gen.project_id, "day": budgets.today(gen.created_at),
             "member": gen.created_by_id, "model": gen.model_key,
         }  # fmt: skip
-        with connection.cursor() as cursor:
+        with prepared_cursor(connection) as cursor:
             cursor.execute(_AUDIO_SQL, params)
             if cursor.rowcount:
                 return
