@@ -14,11 +14,11 @@ from studio.models import Generation
 from studio.prepared_statements import prepared_cursor
 
 # The columns the steps read: a deferred one costs a query of its own when first touched (the
-# ledger reads the job's day and person when a track is saved).
+# ledger reads the job's day and person when a track is saved, routing the job's gateway).
 STEP_FIELDS = (
     "id", "project", "model_key", "params", "state", "external_id", "media", "attempt", "submit_turn",
     "status_checks", "lease_holder", "lease_expires_at", "retrying_since", "client_ref", "callback_token",
-    "submitted_at", "started_at", "created_at", "created_by",
+    "submitted_at", "started_at", "created_at", "created_by", "gateway",
 )  # fmt: skip
 # In the model's order of fields, as Model.from_db takes the values of a partial row.
 _FIELDS = [field for field in Generation._meta.concrete_fields if field.name in STEP_FIELDS]

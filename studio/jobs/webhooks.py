@@ -14,7 +14,7 @@ from studio.catalog import BY_KEY
 from studio.http import MAX_ID, json_depth_within, parse_int
 from studio.jobs import actors, pipeline, routing
 from studio.jobs.adapters import get_adapter
-from studio.models import Generation
+from studio.jobs.rows import step_row
 
 log = logging.getLogger(__name__)
 MAX_CALLBACK_BYTES = 256 * 1024
@@ -27,11 +27,7 @@ def _not_found() -> HttpResponse:
 @csrf_exempt  # providers cannot send our CSRF token; the per-generation secret stands in for it
 @require_POST
 def provider_callback(request: HttpRequest, provider: str, generation_id: int, token: str) -> HttpResponse:
-    gen = (
-        Generation.objects.filter(pk=generation_id)
-        .only("pk", "model_key", "gateway", "callback_token", "external_id", "state", "status_checks")
-        .first()
-    )
+    gen = step_row(generation_id)  # one plain read: callbacks come as fast as jobs finish
     model = routing.serving_model(gen) if gen and gen.model_key in BY_KEY else None  # a routed job: its gateway's
     if gen is None or model is None or model.provider != provider:
         return _not_found()
