@@ -12,8 +12,9 @@ and htmx do: a refresh every CARD_REFRESH_MS with the ids and versions it holds 
 and finished cards updated from each answer's out-of-band cards), one extra look when an
 answer's HX-Trigger asks for it (never closer than the poller's look gap to its previous
 request, which also skips a regular refresh falling just after a look), and no more requests
-after a 286. Watchers are asyncio tasks speaking HTTP/1.1 on loopback (one connection per
-request, as gunicorn's sync workers close each), at random phases of the interval; page loads
+after a 286. Watchers are asyncio tasks speaking HTTP/1.1 on loopback, each keeping its
+connection open as a browser does and opening it again when the server closed it (gunicorn's
+sync workers close each one), at random phases of the interval; page loads
 come before the measured run. With --changing N, N cards get a new status line and a next check
 every interval (a busy worker's touches). Each run reports requests per interval per page,
 latency, requests/s, and the CPU per request of gunicorn and of PostgreSQL (from /proc). A

@@ -112,7 +112,8 @@ def sending_broker(broker_kind, monkeypatch):
     from studio.jobs import actors
 
     broker, url = make_broker(broker_kind)
-    broker.declare_queue(actors.QUEUE)
+    for queue in actors.QUEUES:
+        broker.declare_queue(queue)
     broker.flush_all()
     for actor in (actors.submit_generation, actors.poll_generation, actors.fetch_audio, actors.sweep):
         monkeypatch.setattr(actor, "broker", broker)
