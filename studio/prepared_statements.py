@@ -15,11 +15,21 @@ from django.conf import settings
 
 
 class _PreparedCursor(psycopg.Cursor):
-    """Binds on the server, and prepares each statement at its first run on the connection."""
+    """Binds on the server, and prepares each statement at its first run on the connection.
+
+    Django sets the connection's prepare threshold to None, which turns preparing off; this
+    cursor lifts it for its own statements only. Any other threshold would have psycopg count
+    every statement the connection runs, each of Django's with its values bound into its text:
+    a cache of a hundred such texts per connection, and its upkeep on every query."""
 
     def execute(self, query, params=None, **kwargs):
         kwargs.setdefault("prepare", True)
-        return super().execute(query, params, **kwargs)
+        connection = self.connection  # one thread's: Django does not share connections
+        threshold, connection.prepare_threshold = connection.prepare_threshold, 0
+        try:
+            return super().execute(query, params, **kwargs)
+        finally:
+            connection.prepare_threshold = threshold
 
 
 @contextmanager

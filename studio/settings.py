@@ -104,12 +104,8 @@ else:
         # A database that does not answer fails readiness in seconds rather than hanging it.
         DATABASES["default"].setdefault("OPTIONS", {}).setdefault("connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT", default=5))
 # The statements the studio runs most prepared once per connection (studio/prepared_statements.py); off
-# behind a pooler in transaction mode that does not keep prepared statements. Django turns
-# psycopg's preparing off altogether (threshold None); a threshold no statement reaches lets the
-# ones asked for be prepared and no other.
+# behind a pooler in transaction mode that does not keep prepared statements.
 DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and DATABASE_PREPARED_STATEMENTS:
-    DATABASES["default"]["OPTIONS"].setdefault("prepare_threshold", 2**31 - 1)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
