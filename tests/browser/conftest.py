@@ -57,3 +57,19 @@ def strict_page(browser):
     page.set_default_timeout(20_000)
     yield page
     context.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_connection_left_open(django_db_setup, django_db_blocker):
+    """The live server's request threads and the in-process worker's threads keep their database
+    connections (persistent on PostgreSQL): end them, so the test database can be dropped."""
+    yield
+    with django_db_blocker.unblock():
+        from django.db import connection
+
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
