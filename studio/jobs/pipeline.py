@@ -109,7 +109,7 @@ def submit(generation_id: int, turn: int = 0) -> Next | None:
     if gen is None:
         return None
     if not routing.gateway_ready(gen, turn):  # a routed job waits while no gateway may take it
-        return _wait_for_slot(gen, turn, waiting_for="gateway", delay=routing.WAIT_SECONDS)
+        return _wait_for_slot(gen, turn, waiting_for="gateway", delay=routing.wait_seconds(gen, turn))
     adapter = get_adapter(_model(gen).provider)
     if gen.state == S.SUBMITTING:
         return _submitting_already(gen, adapter)

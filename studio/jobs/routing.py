@@ -53,7 +53,18 @@ BUSY = "busy"  # not proven, and as many jobs as may try it at once were trying 
 FAILOVER_KINDS = frozenset(
     {ErrorKind.UNAVAILABLE, ErrorKind.RATE_LIMITED, ErrorKind.AUTH, ErrorKind.CREDIT, ErrorKind.TIMEOUT}
 )
-WAIT_SECONDS = 0.25  # a job no gateway may take yet looks again this soon (a trial answers in moments)
+# A job no gateway may take yet looks again after WAIT_SECONDS (a trial answers in moments), then
+# twice as long at each look up to WAIT_CAP_SECONDS: a long trial (a render) or every gateway
+# cooling down would otherwise have each waiting job send a message and read the circuits four
+# times a second. Spread by job, so waiting jobs do not all look at once.
+WAIT_SECONDS = 0.25
+WAIT_CAP_SECONDS = 4.0
+
+
+def wait_seconds(gen: Generation, turn: int) -> float:
+    """How long a routed job waits for a gateway before its next look; `turn`: its submit turn,
+    which each look takes one of."""
+    return min(WAIT_SECONDS * 2 ** min(turn, 8), WAIT_CAP_SECONDS) * (1 + (gen.pk % 5) / 10)
 
 
 def fails_over(kind: ErrorKind, maybe_accepted: bool) -> bool:

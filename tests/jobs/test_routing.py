@@ -273,6 +273,21 @@ def test_a_job_waits_when_no_gateway_may_take_it(settings, project, alice):
     assert gen.gateway == ""
 
 
+def test_a_job_waiting_for_a_gateway_looks_again_ever_less_often_up_to_a_cap(project, alice):
+    gen = routed_job(project, alice)
+    waits = [routing.wait_seconds(gen, turn) for turn in range(12)]
+    spread = 1 + (gen.pk % 5) / 10
+    assert waits[0] == pytest.approx(routing.WAIT_SECONDS * spread)  # the first look soon: a trial answers in moments
+    assert all(later >= earlier for earlier, later in zip(waits, waits[1:]))
+    assert waits[1] == pytest.approx(2 * waits[0])
+    assert max(waits) == pytest.approx(routing.WAIT_CAP_SECONDS * spread)  # not four looks a second for a cool-down
+
+
+def test_waiting_jobs_do_not_all_look_at_once(project, alice):
+    jobs = [routed_job(project, alice) for _ in range(5)]
+    assert len({routing.wait_seconds(gen, 3) for gen in jobs}) == 5
+
+
 def test_a_callback_for_a_routed_job_is_taken_at_its_gateways_address(client, project, alice):
     gen = routed_job(project, alice, state=S.RUNNING, gateway="runware", external_id="a-task")
     url = f"/hooks/runware/{gen.pk}/{gen.callback_token}/"
