@@ -40,7 +40,11 @@ def prepared_cursor(connection) -> Iterator:
         with connection.cursor() as cursor:
             yield cursor
         return
+    # What Django's own cursor() does first: a connection that failed its health check (the
+    # database restarted) is replaced, and a connection is only used by its own thread.
+    connection.close_if_health_check_failed()
     connection.ensure_connection()
+    connection.validate_thread_sharing()
     raw = _PreparedCursor(connection.connection)
     with connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw) as cursor:
         yield cursor

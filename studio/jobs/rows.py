@@ -52,21 +52,21 @@ def _first(sql: str, params: list) -> Generation | None:
     if row is None:
         return None
     values = list(row)
-    for index, converters in _converters(alias):
+    for index, col, converters in _converters(alias):
         for convert in converters:
-            values[index] = convert(values[index], _FIELDS[index].get_col(_TABLE), connection)
+            values[index] = convert(values[index], col, connection)
     return Generation.from_db(alias, _ATTNAMES, values)
 
 
 @cache
-def _converters(alias: str) -> list[tuple[int, list]]:
+def _converters(alias: str) -> list[tuple[int, object, list]]:
     """The backend's and the fields' converters of each column that has any (JSON text, SQLite's
-    dates), as the ORM's compiler applies them."""
+    dates), with the column they are handed, as the ORM's compiler applies them."""
     connection = connections[alias]
     found = []
     for index, field in enumerate(_FIELDS):
         col = field.get_col(_TABLE)
         converters = connection.ops.get_db_converters(col) + field.get_db_converters(connection)
         if converters:
-            found.append((index, converters))
+            found.append((index, col, converters))
     return found

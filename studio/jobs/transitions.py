@@ -15,8 +15,8 @@ from django.utils import timezone
 
 from studio.catalog import BY_KEY
 from studio.models import Generation, Transition
-from studio.spend import ledger
 from studio.prepared_statements import prepared_cursor
+from studio.spend import ledger
 
 log = logging.getLogger("studio.transitions")  # the name operators filter on (README, "Logs")
 S = Generation.State
@@ -114,8 +114,7 @@ def _conditional_move(generation_id: int, sources: list[str], expect: dict, valu
             continue
         where.append(f"{q(_column(name))} = %s")
         where_params.append(_prepared(name, value, connection))
-    sets = ", ".join(f"{q(_column(name))} = %s" for name in values)
-    set_params = [_prepared(name, value, connection) for name, value in values.items()]
+    sets, set_params = _assignments(values, connection)
     to = values["state"]
     insert = f"INSERT INTO {audit} ({q('generation_id')}, {q('from_state')}, {q('to_state')}, {q('reason')}, {q('at')})"
     with prepared_cursor(connection) as cursor:
@@ -141,6 +140,15 @@ def _conditional_move(generation_id: int, sources: list[str], expect: dict, valu
             cursor.execute(f"UPDATE {table} SET {sets} WHERE {q('id')} = %s", [*set_params, generation_id])
             cursor.execute(f"{insert} VALUES (%s, %s, %s, %s, %s)", [generation_id, row[0], to, reason, _prepared_at(now, connection)])
         return row[0], row[1], values.get("external_id", row[2])
+
+
+def _assignments(values: dict, connection) -> tuple[str, list]:
+    """`col = %s, ...` for an UPDATE of a generation's fields, and the values as stored."""
+    q = connection.ops.quote_name
+    return (
+        ", ".join(f"{q(_column(name))} = %s" for name in values),
+        [_prepared(name, value, connection) for name, value in values.items()],
+    )
 
 
 def _column(name: str) -> str:
@@ -181,9 +189,7 @@ def touch(generation_id: int, *, only_in: tuple[str, ...], **fields) -> bool:
     most, and the ORM took longer to build the update than the database to run it."""
     connection = connections[router.db_for_write(Generation)]
     q = connection.ops.quote_name
-    values = {"updated_at": timezone.now(), **fields}
-    sets = ", ".join(f"{q(_column(name))} = %s" for name in values)
-    params = [_prepared(name, value, connection) for name, value in values.items()]
+    sets, params = _assignments({"updated_at": timezone.now(), **fields}, connection)
     with prepared_cursor(connection) as cursor:
         cursor.execute(
             f"UPDATE {q(Generation._meta.db_table)} SET {sets} "

@@ -6,13 +6,14 @@ from types import SimpleNamespace
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.db.models import F
 from django.http import Http404, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
-from django.db.models import F
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import trigger_client_event
 
+from studio import rules
 from studio.access import (
     get_generation_for_user,
     get_membership,
@@ -20,7 +21,6 @@ from studio.access import (
     get_track_for_user,
     projects_for_user,
 )
-from studio import rules
 from studio.catalog import available_models, get_model
 from studio.errors import Refused
 from studio.http import MAX_ID, HtmxHttpRequest, parse_id, parse_int

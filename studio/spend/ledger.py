@@ -36,8 +36,8 @@ from studio.models import (
     SpendBasis,
     Transition,
 )
-from studio.spend import budgets, estimates, notices, rates
 from studio.prepared_statements import prepared_cursor
+from studio.spend import budgets, estimates, notices, rates
 
 S = GenerationState
 ZERO = Decimal(0)
