@@ -30,6 +30,7 @@ def test_generate_watch_play_and_download(page, live_server, emulator, worker):
 
     card = page.locator("#cards article").first
     card.wait_for()
+    assert page.locator("#no-cards").is_hidden()  # the empty project's words go with its first card
     assert "Mysterious jungle <b>soundtrack</b>" in card.locator(".prompt").inner_text()  # escaped, shown as text
     badge = card.get_by_test_id("card-state")
     assert badge.inner_text().lower() in ("queued", "generating", "ready")
